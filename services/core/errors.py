@@ -1,0 +1,92 @@
+"""Domain errors. Services raise these; only ``services/api`` maps them to HTTP statuses."""
+
+from __future__ import annotations
+
+
+class SignifierError(Exception):
+    """Base of every error the service reports to a user with a clear message."""
+
+    code: str = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(SignifierError):
+    code = "not_found"
+
+
+class CollectionNotFound(NotFoundError):
+    code = "collection_not_found"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"collection {name!r} does not exist")
+        self.name = name
+
+
+class PointNotFound(NotFoundError):
+    code = "point_not_found"
+
+    def __init__(self, point_id: str, collection: str) -> None:
+        super().__init__(f"point {point_id!r} does not exist in collection {collection!r}")
+        self.point_id = point_id
+
+
+class JobNotFound(NotFoundError):
+    code = "job_not_found"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id!r} does not exist")
+
+
+class AlreadyExists(SignifierError):
+    code = "already_exists"
+
+
+class InvalidInput(SignifierError):
+    """A request that is well-formed JSON but asks for something impossible or out of bounds."""
+
+    code = "invalid_input"
+
+
+class ExpressionError(InvalidInput):
+    """A malformed query expression. ``position`` is the 0-based character offset of the problem."""
+
+    code = "invalid_expression"
+
+    def __init__(self, message: str, position: int, expression: str = "") -> None:
+        super().__init__(message)
+        self.position = position
+        self.expression = expression
+
+    def __str__(self) -> str:
+        return f"{self.message} (at position {self.position})"
+
+
+class PayloadTooLarge(SignifierError):
+    code = "payload_too_large"
+
+
+class ImageError(SignifierError):
+    """An image that cannot be used: corrupt, truncated, not an image, too many pixels."""
+
+    code = "invalid_image"
+
+
+class ModelLoadError(SignifierError):
+    code = "model_unavailable"
+
+
+class StoreUnavailable(SignifierError):
+    """The vector store cannot be reached or is locked by another process (transient)."""
+
+    code = "store_unavailable"
+
+
+class Forbidden(SignifierError):
+    code = "forbidden"
+
+
+class Unauthorized(SignifierError):
+    code = "unauthorized"

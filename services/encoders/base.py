@@ -1,0 +1,82 @@
+"""The encoder interface: texts and images in, unit-norm float32 vectors out."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from services.core.types import Vector
+
+PixelBatch = npt.NDArray[np.float32]
+"""Preprocessed images, shape (n, 3, H, W), already normalised with the model's mean/std."""
+
+
+class Encoder(ABC):
+    """A CLIP-family model. ``load()`` is lazy and thread-safe; outputs are L2-normalised float32."""
+
+    model_id: str
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded = False
+
+    def load(self) -> None:
+        """Load weights once (thread-safe); later calls return at once."""
+        if self._loaded:
+            return
+        with self._lock:
+            if not self._loaded:
+                self._load()
+                self._loaded = True
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    @abstractmethod
+    def _load(self) -> None: ...
+
+    @property
+    @abstractmethod
+    def dim(self) -> int:
+        """Embedding size (e.g. 512 for ViT-B/32)."""
+
+    @property
+    @abstractmethod
+    def logit_scale(self) -> float:
+        """The model's learned temperature (exp of ``logit_scale``), used for softmax over labels."""
+
+    @property
+    @abstractmethod
+    def image_size(self) -> int:
+        """Side of the square input the vision tower expects, in pixels."""
+
+    @abstractmethod
+    def preprocess(self, image: object) -> npt.NDArray[np.float32]:
+        """One PIL image → (3, H, W) float32, ready for ``encode_pixels``. Pure; safe in worker threads."""
+
+    @abstractmethod
+    def encode_pixels(self, pixels: PixelBatch) -> Vector:
+        """(n, 3, H, W) → (n, dim) unit vectors."""
+
+    @abstractmethod
+    def encode_texts(self, texts: Sequence[str]) -> Vector:
+        """n texts → (n, dim) unit vectors. Texts longer than the context are truncated."""
+
+    def encode_images(self, images: Sequence[object]) -> Vector:
+        """n PIL images → (n, dim) unit vectors."""
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self.encode_pixels(np.stack([self.preprocess(im) for im in images]))
+
+    def count_text_tokens(self, text: str) -> int:
+        """Tokens the text takes, specials included (used to flag truncated alt-text)."""
+        return 0
+
+    @property
+    def context_length(self) -> int:
+        return 77
