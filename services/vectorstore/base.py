@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from services.core.errors import InvalidInput
 from services.core.types import Hit, PointRecord, Vector
 from services.vectorstore.filters import Filter
 
@@ -84,5 +90,100 @@ class VectorStore(ABC):
     def set_payload(self, name: str, point_id: str, payload: dict[str, object]) -> None:
         """Merge keys into one point's payload."""
 
+    def optimize(self, name: str) -> None:  # noqa: B027 - optional hook
+        """Bring the collection's search index up to date (blocking). A no-op where the backend does it itself."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release files and connections."""
+
+
+# --- argument checks shared by every backend, so all of them reject the same inputs the same way ---
+
+COLLECTION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def check_collection_name(name: str) -> str:
+    """Return ``name`` if it is a valid collection name (it becomes a directory name), else raise."""
+    if not isinstance(name, str) or not COLLECTION_NAME_RE.match(name):
+        raise InvalidInput(
+            f"invalid collection name {name!r}: use 1-64 letters, digits, '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+def parse_point_id(point_id: object) -> str | None:
+    """The canonical (lower-case, dashed) form of a UUID point id, or ``None`` if it is not a UUID."""
+    if not isinstance(point_id, str):
+        return None
+    try:
+        return str(uuid.UUID(point_id))
+    except ValueError:
+        return None
+
+
+def check_point_id(point_id: object) -> str:
+    """The canonical form of a UUID point id; raises ``InvalidInput`` for anything else."""
+    canonical = parse_point_id(point_id)
+    if canonical is None:
+        raise InvalidInput(f"invalid point id {point_id!r}: point ids are UUID strings")
+    return canonical
+
+
+def check_vector(vector: object, dim: int, what: str) -> Vector:
+    """``vector`` as a finite 1-D float32 array of length ``dim``; raises ``InvalidInput`` otherwise."""
+    try:
+        arr = np.asarray(vector, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{what} is not a numeric vector") from exc
+    if arr.shape != (dim,):
+        raise InvalidInput(f"{what} must have shape ({dim},), got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise InvalidInput(f"{what} contains NaN or infinite values")
+    return arr
+
+
+def check_point(point: PointRecord, spec: CollectionSpec) -> tuple[str, dict[str, Vector]]:
+    """Validate one point against its collection: a UUID id and at least one known vector of the right size."""
+    pid = check_point_id(point.id)
+    if not point.vectors:
+        raise InvalidInput(f"point {point.id!r} has no vectors")
+    vectors: dict[str, Vector] = {}
+    for vname, vec in point.vectors.items():
+        if vname not in spec.vectors:
+            raise InvalidInput(
+                f"point {point.id!r}: unknown vector {vname!r} (collection {spec.name!r} has {list(spec.vectors)})"
+            )
+        vectors[vname] = check_vector(vec, spec.dim, f"vector {vname!r} of point {point.id!r}")
+    check_payload(point.payload, f"payload of point {point.id!r}")
+    return pid, vectors
+
+
+def check_payload(payload: object, what: str) -> dict[str, object]:
+    """``payload`` if it is a JSON object (string keys, no NaN/inf), the only kind every backend stores alike."""
+    if not isinstance(payload, dict) or not all(isinstance(k, str) for k in payload):
+        raise InvalidInput(f"{what} must be a JSON object with string keys")
+    try:
+        json.dumps(payload, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{what} is not valid JSON: {exc}") from exc
+    return payload
+
+
+def check_search(spec: CollectionSpec, vector: object, using: str, limit: int, offset: int) -> Vector:
+    """Validate search arguments; returns the query vector as float32."""
+    if using not in spec.vectors:
+        raise InvalidInput(f"unknown vector {using!r}: collection {spec.name!r} has {list(spec.vectors)}")
+    if limit < 1:
+        raise InvalidInput(f"limit must be at least 1, got {limit}")
+    if offset < 0:
+        raise InvalidInput(f"offset must not be negative, got {offset}")
+    return check_vector(vector, spec.dim, "query vector")
+
+
+def check_spec(spec: CollectionSpec) -> None:
+    """Validate a collection spec before it is created."""
+    check_collection_name(spec.name)
+    if not isinstance(spec.dim, int) or not 1 <= spec.dim <= 65_536:
+        raise InvalidInput(f"vector size must be an integer in [1, 65536], got {spec.dim!r}")
+    if not spec.vectors or len(set(spec.vectors)) != len(spec.vectors):
+        raise InvalidInput(f"a collection needs distinct vector names, got {spec.vectors!r}")

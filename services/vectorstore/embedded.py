@@ -1,0 +1,582 @@
+"""The embedded store: Qdrant Edge (``qdrant-edge-py``), the real Qdrant engine running in-process.
+
+Layout under ``root``::
+
+    root/.lock                  exclusive process lock (holds the owner's pid)
+    root/<name>/collection.json  our spec; written last, so its presence marks a complete collection
+    root/<name>/shard/           one EdgeShard (WAL + segments)
+
+What Qdrant Edge does and does not do for us (qdrant-edge-py 0.9.0, found by experiment):
+
+- Thread safety: an ``EdgeShard`` is internally synchronised and releases the GIL, so queries, updates,
+  flushes and ``optimize()`` may run concurrently from many threads. Only closing a shard under a running
+  call is unsafe ("Shard is not initialized"), so each collection has a readers-writer lock: every call
+  is a reader, closing/deleting is the writer.
+- Durability: every update goes to the write-ahead log first, so an acknowledged upsert survives a
+  killed process without ``flush()``. Flushing persists segments and keeps the WAL replay on the next
+  start short; a background thread flushes dirty shards every ``flush_interval_s`` (as Qdrant server's
+  flush worker does), and ``close()`` flushes.
+- Indexing: Edge has no background optimizer. New points sit in a plain (brute-force, exact) segment until
+  ``optimize()`` builds the HNSW index, which takes seconds per 10k points. The same thread runs it after
+  ``optimize_after`` new points; ``optimize(name)`` runs it on demand.
+- A point without a ``text`` vector is accepted and simply never matches a ``text`` search.
+- ``MatchValue(True)`` is read as the integer 1 and never matches a boolean payload; ``numpy.bool_``
+  is read as a boolean, so booleans are passed that way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import qdrant_edge as qe
+
+from services.core.errors import (
+    AlreadyExists,
+    CollectionNotFound,
+    InvalidInput,
+    PointNotFound,
+    SignifierError,
+    StoreUnavailable,
+)
+from services.core.types import Hit, PointRecord, Vector
+from services.vectorstore.base import (
+    FLOAT_FIELDS,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    CollectionSpec,
+    VectorStore,
+    check_collection_name,
+    check_payload,
+    check_point,
+    check_point_id,
+    check_search,
+    check_spec,
+    parse_point_id,
+)
+from services.vectorstore.filters import Condition, Filter, Scalar
+
+log = logging.getLogger(__name__)
+
+SPEC_FILE = "collection.json"
+SHARD_DIR = "shard"
+LOCK_FILE = ".lock"
+_TRASH_PREFIX = ".deleted-"
+
+_INDEXES: tuple[tuple[tuple[str, ...], qe.PayloadSchemaType], ...] = (
+    (KEYWORD_FIELDS, qe.PayloadSchemaType.Keyword),
+    (INTEGER_FIELDS, qe.PayloadSchemaType.Integer),
+    (FLOAT_FIELDS, qe.PayloadSchemaType.Float),
+)
+
+
+class _RWLock:
+    """Many readers or one writer; a waiting writer blocks new readers so it cannot starve."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class _Collection:
+    """One collection's spec, its (lazily opened) shard and bookkeeping for the maintenance thread."""
+
+    def __init__(self, spec: CollectionSpec, path: Path, shard: qe.EdgeShard | None = None) -> None:
+        self.spec = spec
+        self.path = path
+        self.shard = shard
+        self.rw = _RWLock()  # every call reads; closing the shard writes
+        self.load_lock = threading.Lock()  # opening the shard lazily, without holding the registry
+        self.deleted = False
+        self.dirty = False  # written since the last flush
+        self.unindexed = 0  # points written since the last optimize (an estimate)
+
+
+class EmbeddedStore(VectorStore):
+    """Collections as Qdrant Edge shards under ``root``; one process at a time may open ``root``.
+
+    ``flush_interval_s``: how often dirty shards are flushed in the background (0: after every write).
+    ``optimize_after``: build the HNSW index in the background once this many points were written
+    since the last build (``None``: only when ``optimize()`` is called).
+    ``advertise_url``: the API this process serves, named in the error a second opener gets.
+    ``hnsw_ef``: candidates HNSW searches keep (higher: better recall, slower); ``None``: Qdrant's default.
+    Until a segment is indexed, search over it is brute force and exact.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        flush_interval_s: float = 1.0,
+        optimize_after: int | None = 20_000,
+        advertise_url: str | None = None,
+        hnsw_ef: int | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._flush_interval_s = flush_interval_s
+        self._optimize_after = optimize_after
+        self._search_params = qe.SearchParams(hnsw_ef=hnsw_ef) if hnsw_ef else None
+        self._lock_fd = _acquire_process_lock(self.root, advertise_url)
+        # The registry lock guards only the name tables below and is never held during disk work, so
+        # creating or deleting one collection does not stall calls on the others.
+        self._registry = threading.Lock()
+        self._closed = False
+        self._busy: set[str] = set()  # names being created or deleted
+        try:
+            self._collections = self._scan()
+        except BaseException:
+            _release_process_lock(self._lock_fd)
+            raise
+        self._stop = threading.Event()
+        self._maintainer: threading.Thread | None = None
+        if flush_interval_s > 0 or optimize_after:
+            self._maintainer = threading.Thread(target=self._maintain, name="edge-maintenance", daemon=True)
+            self._maintainer.start()
+
+    # --- collections ---------------------------------------------------------------------------
+
+    def create_collection(self, spec: CollectionSpec) -> None:
+        check_spec(spec)
+        with self._registry:
+            self._check_open()
+            if spec.name in self._collections or spec.name in self._busy:
+                raise AlreadyExists(f"collection {spec.name!r} already exists")
+            self._busy.add(spec.name)  # reserve the name while the disk work runs unlocked
+        col = None
+        try:
+            path = self.root / spec.name
+            _clear_leftover(path)
+            with _edge_errors(spec.name):
+                shard = qe.EdgeShard.create(str(path / SHARD_DIR), _edge_config(spec))
+                try:
+                    for fields, schema in _INDEXES:
+                        for field in fields:
+                            shard.update(qe.UpdateOperation.create_field_index(field, schema))
+                    shard.flush()
+                    # The spec file goes last: a directory without it is an unfinished creation.
+                    meta = {"name": spec.name, "dim": spec.dim, "vectors": list(spec.vectors)}
+                    _write_json(path / SPEC_FILE, meta)
+                except BaseException:
+                    shard.close()
+                    shutil.rmtree(path, ignore_errors=True)
+                    raise
+            col = _Collection(spec, path, shard)
+        finally:
+            with self._registry:
+                self._busy.discard(spec.name)
+                if col is not None and not self._closed:
+                    self._collections[spec.name] = col
+                    col = None
+            if col is not None and col.shard is not None:  # the store was closed meanwhile
+                col.shard.close()
+
+    def delete_collection(self, name: str) -> None:
+        check_collection_name(name)
+        with self._registry:
+            self._check_open()
+            col = self._collections.get(name)
+        if col is None:
+            raise CollectionNotFound(name)
+        # Wait for calls in flight (a background optimize included) before closing the shard under them.
+        with col.rw.write(), col.load_lock:
+            with self._registry:
+                if col.deleted or self._collections.get(name) is not col:
+                    raise CollectionNotFound(name)
+                del self._collections[name]
+                self._busy.add(name)  # the directory is still there until renamed
+                col.deleted = True
+            try:
+                if col.shard is not None:
+                    col.shard.close()
+                    col.shard = None
+                # Rename first: a crash during the slow rmtree must not leave a half-deleted collection.
+                trash = self.root / f"{_TRASH_PREFIX}{name}-{uuid.uuid4().hex[:8]}"
+                os.replace(col.path, trash)
+            finally:
+                with self._registry:
+                    self._busy.discard(name)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def list_collections(self) -> list[str]:
+        with self._registry:
+            self._check_open()
+            return sorted(self._collections)
+
+    def collection_exists(self, name: str) -> bool:
+        with self._registry:
+            self._check_open()
+            return name in self._collections
+
+    def count(self, name: str) -> int:
+        with self._use(name) as (_, shard):
+            return shard.count(qe.CountRequest(exact=True))
+
+    def optimize(self, name: str) -> None:
+        """Build the HNSW index over points written since the last build (blocking; seconds per 10k points)."""
+        with self._use(name) as (col, shard):
+            col.unindexed = 0
+            shard.optimize()
+
+    # --- points --------------------------------------------------------------------------------
+
+    def upsert(self, name: str, points: Sequence[PointRecord]) -> None:
+        with self._use(name) as (col, shard):
+            if not points:
+                return
+            batch = []
+            for p in points:
+                pid, vectors = check_point(p, col.spec)
+                batch.append(qe.Point(pid, {k: v.tolist() for k, v in vectors.items()}, dict(p.payload)))
+            shard.update(qe.UpdateOperation.upsert_points(batch))
+            self._written(col, shard, len(batch))
+
+    def retrieve(self, name: str, ids: Sequence[str], with_vectors: bool = False) -> list[PointRecord]:
+        with self._use(name) as (_, shard):
+            # A malformed id cannot name a stored point: it is "unknown", so it is left out.
+            wanted = [pid for pid in (parse_point_id(i) for i in ids) if pid is not None]
+            if not wanted:
+                return []
+            found = {str(r.id): r for r in shard.retrieve(list(dict.fromkeys(wanted)), True, with_vectors)}
+        return [_record(found[pid], with_vectors) for pid in wanted if pid in found]
+
+    def search(
+        self,
+        name: str,
+        vector: Vector,
+        using: str = "image",
+        limit: int = 10,
+        offset: int = 0,
+        filter: Filter | None = None,
+        with_vectors: bool = False,
+    ) -> list[Hit]:
+        with self._use(name) as (col, shard):
+            query = check_search(col.spec, vector, using, limit, offset)
+            request = qe.QueryRequest(
+                limit=limit,
+                offset=offset,
+                query=qe.Query.Nearest(query.tolist(), using=using),
+                filter=_edge_filter(filter),
+                with_payload=True,
+                with_vector=with_vectors,
+                params=self._search_params,
+            )
+            scored = shard.query(request)
+        return [
+            Hit(
+                id=str(p.id),
+                score=float(p.score),
+                payload=dict(p.payload or {}),
+                vectors=_vectors(p.vector) if with_vectors else None,
+            )
+            for p in scored
+        ]
+
+    def scroll(
+        self, name: str, limit: int = 256, offset: str | None = None, with_vectors: bool = False
+    ) -> tuple[list[PointRecord], str | None]:
+        with self._use(name) as (_, shard):
+            if limit < 1:
+                raise InvalidInput(f"limit must be at least 1, got {limit}")
+            start = None if offset is None else check_point_id(offset)
+            records, next_id = shard.scroll(
+                qe.ScrollRequest(offset=start, limit=limit, with_payload=True, with_vector=with_vectors)
+            )
+        return [_record(r, with_vectors) for r in records], (None if next_id is None else str(next_id))
+
+    def delete_points(self, name: str, ids: Sequence[str]) -> None:
+        with self._use(name) as (col, shard):
+            doomed = [pid for pid in (parse_point_id(i) for i in ids) if pid is not None]
+            if doomed:
+                shard.update(qe.UpdateOperation.delete_points(list(dict.fromkeys(doomed))))
+                self._written(col, shard, 0)
+
+    def set_payload(self, name: str, point_id: str, payload: dict[str, object]) -> None:
+        with self._use(name) as (col, shard):
+            check_payload(payload, "payload")
+            pid = parse_point_id(point_id)
+            # Edge reports a missing point as a bare Exception; check first to raise the typed error.
+            if pid is None or not shard.retrieve([pid], False, False):
+                raise PointNotFound(str(point_id), name)
+            shard.update(qe.UpdateOperation.set_payload([pid], dict(payload)))
+            self._written(col, shard, 0)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Flush and close every shard and release the directory lock. Waits for a running optimize."""
+        with self._registry:
+            if self._closed:
+                return
+            self._closed = True
+            cols = list(self._collections.values())
+        self._stop.set()
+        if self._maintainer is not None:
+            self._maintainer.join()
+        for col in cols:
+            with col.rw.write(), col.load_lock:
+                col.deleted = True  # unusable from now on: no lazy re-open
+                if col.shard is not None:
+                    try:
+                        col.shard.flush()
+                        col.shard.close()
+                    except Exception:  # one bad shard must not keep the others (and the lock) open
+                        log.exception("closing collection %r failed", col.spec.name)
+                    col.shard = None
+        _release_process_lock(self._lock_fd)
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreUnavailable(f"the embedded store at {self.root} is closed")
+
+    @contextlib.contextmanager
+    def _use(self, name: str) -> Iterator[tuple[_Collection, qe.EdgeShard]]:
+        """The open shard of ``name``, held open (read lock) for the duration of the block."""
+        check_collection_name(name)
+        with self._registry:
+            self._check_open()
+            col = self._collections.get(name)
+        if col is None:
+            raise CollectionNotFound(name)
+        with col.load_lock:
+            if col.shard is None and not col.deleted:
+                col.shard = _edge_call(name, qe.EdgeShard.load, str(col.path / SHARD_DIR))
+        with col.rw.read():
+            shard = col.shard
+            if shard is None:  # deleted or closed while we waited
+                self._check_open()
+                raise CollectionNotFound(name)
+            with _edge_errors(name):
+                yield col, shard
+
+    def _written(self, col: _Collection, shard: qe.EdgeShard, points: int) -> None:
+        col.unindexed += points
+        if self._flush_interval_s <= 0:
+            shard.flush()
+        else:
+            col.dirty = True
+
+    def _scan(self) -> dict[str, _Collection]:
+        """Find the collections under root (shards open lazily, on first use)."""
+        found: dict[str, _Collection] = {}
+        for path in sorted(self.root.iterdir()):
+            if path.name.startswith(_TRASH_PREFIX):
+                shutil.rmtree(path, ignore_errors=True)  # a delete interrupted after its rename
+                continue
+            spec_path = path / SPEC_FILE
+            if not spec_path.is_file():
+                continue
+            try:
+                meta = json.loads(spec_path.read_text())
+                spec = CollectionSpec(name=path.name, dim=int(meta["dim"]), vectors=tuple(meta["vectors"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                log.error("ignoring %s: unreadable collection spec", spec_path, exc_info=True)
+                continue
+            found[spec.name] = _Collection(spec, path)
+        return found
+
+    def _maintain(self) -> None:
+        """Background: flush dirty shards; build the HNSW index once enough points have arrived."""
+        interval = self._flush_interval_s if self._flush_interval_s > 0 else 1.0
+        while not self._stop.wait(interval):
+            with self._registry:
+                cols = [c for c in self._collections.values() if c.shard is not None]
+            for col in cols:
+                try:
+                    with col.rw.read():
+                        if col.shard is None:
+                            continue
+                        if col.dirty:
+                            col.dirty = False  # cleared first: a write racing the flush marks it again
+                            col.shard.flush()
+                        if self._optimize_after and col.unindexed >= self._optimize_after:
+                            col.unindexed = 0
+                            col.shard.optimize()
+                except Exception:
+                    log.exception("maintenance of collection %r failed", col.spec.name)
+
+
+# --- Edge configuration and conversions ----------------------------------------------------------
+
+
+def _edge_config(spec: CollectionSpec) -> qe.EdgeConfig:
+    # Qdrant server's defaults: m=16, ef_construct=100, full scan below 10 MB of vectors per segment.
+    return qe.EdgeConfig(
+        vectors={v: qe.EdgeVectorParams(size=spec.dim, distance=qe.Distance.Cosine) for v in spec.vectors},
+        hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=10_000),
+    )
+
+
+def _edge_filter(f: Filter | None) -> qe.Filter | None:
+    if f is None or f.is_empty():
+        return None
+    return qe.Filter(
+        must=[_edge_condition(c) for c in f.must] or None,
+        should=[_edge_condition(c) for c in f.should] or None,
+        must_not=[_edge_condition(c) for c in f.must_not] or None,
+    )
+
+
+def _edge_condition(c: Condition) -> qe.FieldCondition | qe.Filter:
+    if c.range is not None:
+        r = c.range
+        return qe.FieldCondition(c.key, range=qe.RangeFloat(gte=r.gte, gt=r.gt, lte=r.lte, lt=r.lt))
+    if c.any is not None:
+        values = list(c.any)
+        if all(isinstance(v, str) for v in values) or all(
+            isinstance(v, int) and not isinstance(v, bool) for v in values
+        ):
+            return qe.FieldCondition(c.key, match=qe.MatchAny(values))  # type: ignore[arg-type]
+        # MatchAny takes only all-strings or all-integers; a mixed list becomes "any of these equalities".
+        return qe.Filter(should=[_edge_value(c.key, v) for v in values])
+    if c.value is not None:
+        return _edge_value(c.key, c.value)
+    raise InvalidInput(f"filter condition for {c.key!r} has nothing to match")
+
+
+def _edge_value(key: str, value: Scalar) -> qe.FieldCondition | qe.Filter:
+    if isinstance(value, bool):
+        # qdrant-edge 0.9 reads a Python bool as the integer 1/0, which never matches a boolean payload;
+        # numpy.bool_ is not an int subclass, so it arrives as a real boolean.
+        return qe.FieldCondition(key, match=qe.MatchValue(np.bool_(value)))  # type: ignore[arg-type]
+    if isinstance(value, float):
+        # Qdrant matches only keywords, integers and booleans exactly; a float equals itself as a range.
+        return qe.FieldCondition(key, range=qe.RangeFloat(gte=value, lte=value))
+    return qe.FieldCondition(key, match=qe.MatchValue(value))
+
+
+def _vectors(raw: Any) -> dict[str, Vector]:
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): np.asarray(v, dtype=np.float32) for k, v in raw.items()}
+
+
+def _record(r: qe.Record, with_vectors: bool) -> PointRecord:
+    return PointRecord(
+        id=str(r.id), vectors=_vectors(r.vector) if with_vectors else {}, payload=dict(r.payload or {})
+    )
+
+
+@contextlib.contextmanager
+def _edge_errors(name: str) -> Iterator[None]:
+    """Turn the engine's own failures (plain ``Exception``/``RuntimeError``/``OSError``) into StoreUnavailable.
+
+    Inputs are validated before they reach Edge, so anything else (a TypeError, say) is a bug and propagates.
+    """
+    try:
+        yield
+    except SignifierError:
+        raise
+    except Exception as exc:
+        if type(exc) is Exception or isinstance(exc, RuntimeError | OSError):
+            raise StoreUnavailable(f"embedded store failed on collection {name!r}: {exc}") from exc
+        raise
+
+
+def _edge_call(name: str, fn: Any, *args: Any) -> Any:
+    with _edge_errors(name):
+        return fn(*args)
+
+
+# --- files -----------------------------------------------------------------------------------------
+
+
+def _write_json(path: Path, obj: object) -> None:
+    """Write atomically (temp file, fsync, rename): a reader sees the old file or the whole new one."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w") as fh:
+        json.dump(obj, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _clear_leftover(path: Path) -> None:
+    """Remove what a creation that crashed before writing its spec file left behind; refuse anything else."""
+    if not path.exists():
+        return
+    if (path / SPEC_FILE).exists() or not set(os.listdir(path)) <= {SHARD_DIR, SPEC_FILE + ".tmp"}:
+        raise StoreUnavailable(f"{path} exists and is not an unfinished collection; move it away")
+    shutil.rmtree(path)
+
+
+def _acquire_process_lock(root: Path, advertise_url: str | None) -> int:
+    """Take ``root/.lock`` exclusively (non-blocking) and write our pid into it; the OS drops it when we die."""
+    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        holder = _read_holder(fd)
+        os.close(fd)
+        pid = holder.get("pid", "unknown")
+        if pid == os.getpid():
+            raise StoreUnavailable(
+                f"the embedded store at {root} is already open in this process (pid {pid}); close it first"
+            ) from exc
+        api = holder.get("api")
+        hint = f"use the API at {api}" if api else "use that process's API, or set SIGNIFIER_QDRANT_URL"
+        raise StoreUnavailable(
+            f"the embedded store at {root} is in use by another process (pid {pid}); stop it or {hint}"
+        ) from exc
+    # Truncate only once the lock is ours: a failed opener must not wipe the holder's pid.
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps({"pid": os.getpid(), "api": advertise_url}).encode(), 0)
+    return fd
+
+
+def _read_holder(fd: int) -> dict[str, Any]:
+    try:
+        holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return holder if isinstance(holder, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _release_process_lock(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)

@@ -1,0 +1,374 @@
+"""The server store: ``qdrant-client`` against a Qdrant server or cluster (or its local mode in tests).
+
+Works with any ``QdrantClient``: ``QdrantClient(url=..., api_key=...)`` for a server, ``QdrantClient(":memory:")``
+or ``QdrantClient(path=...)`` for qdrant-client's local mode (pure Python, brute-force search, payload
+indexes ignored). Errors are REST errors: build the client without ``prefer_grpc``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import httpx
+import numpy as np
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from services.core.errors import (
+    AlreadyExists,
+    CollectionNotFound,
+    InvalidInput,
+    NotFoundError,
+    PointNotFound,
+    SignifierError,
+    StoreUnavailable,
+)
+from services.core.types import Hit, PointRecord, Vector
+from services.vectorstore.base import (
+    COLLECTION_NAME_RE,
+    FLOAT_FIELDS,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    CollectionSpec,
+    VectorStore,
+    check_collection_name,
+    check_payload,
+    check_point,
+    check_point_id,
+    check_search,
+    check_spec,
+    parse_point_id,
+)
+from services.vectorstore.filters import Condition, Filter, Scalar
+
+_INDEXES: tuple[tuple[tuple[str, ...], models.PayloadSchemaType], ...] = (
+    (KEYWORD_FIELDS, models.PayloadSchemaType.KEYWORD),
+    (INTEGER_FIELDS, models.PayloadSchemaType.INTEGER),
+    (FLOAT_FIELDS, models.PayloadSchemaType.FLOAT),
+)
+
+
+class ServerStore(VectorStore):
+    """Collections as Qdrant collections named ``prefix + name``.
+
+    ``shard_number``, ``replication_factor`` and ``write_consistency_factor`` are passed to
+    ``create_collection`` when given (cluster deployments); ``None`` keeps the server's defaults.
+    ``location`` names the server in error messages (e.g. its URL).
+    ``hnsw_ef``: candidates HNSW searches keep (higher: better recall, slower); ``None``: the server's default.
+    """
+
+    def __init__(
+        self,
+        client: QdrantClient,
+        prefix: str = "",
+        *,
+        shard_number: int | None = None,
+        replication_factor: int | None = None,
+        write_consistency_factor: int | None = None,
+        location: str | None = None,
+        hnsw_ef: int | None = None,
+    ) -> None:
+        if prefix and not COLLECTION_NAME_RE.match(prefix):
+            raise InvalidInput(f"invalid collection prefix {prefix!r}")
+        self._client = client
+        self._prefix = prefix
+        self._cluster = {
+            "shard_number": shard_number,
+            "replication_factor": replication_factor,
+            "write_consistency_factor": write_consistency_factor,
+        }
+        self._location = location or "the Qdrant server"
+        self._search_params = models.SearchParams(hnsw_ef=hnsw_ef) if hnsw_ef else None
+        # Specs by name, so each call validates vectors without a round trip; dropped on not-found.
+        self._specs: dict[str, CollectionSpec] = {}
+        self._specs_lock = threading.Lock()
+
+    # --- collections ---------------------------------------------------------------------------
+
+    def create_collection(self, spec: CollectionSpec) -> None:
+        check_spec(spec)
+        full = self._full(spec.name)
+        with self._errors(spec.name):
+            if self._client.collection_exists(full):
+                raise AlreadyExists(f"collection {spec.name!r} already exists")
+            self._client.create_collection(
+                full,
+                vectors_config={
+                    v: models.VectorParams(size=spec.dim, distance=models.Distance.COSINE) for v in spec.vectors
+                },
+                shard_number=self._cluster["shard_number"],
+                replication_factor=self._cluster["replication_factor"],
+                write_consistency_factor=self._cluster["write_consistency_factor"],
+            )
+            try:
+                with warnings.catch_warnings():
+                    # Local mode warns that it ignores payload indexes; a server builds them.
+                    warnings.filterwarnings("ignore", message="Payload indexes have no effect")
+                    for fields, schema in _INDEXES:
+                        for field in fields:
+                            self._client.create_payload_index(full, field, schema, wait=True)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self._client.delete_collection(full)
+                raise
+        with self._specs_lock:
+            self._specs[spec.name] = spec
+
+    def delete_collection(self, name: str) -> None:
+        full = self._full(check_collection_name(name))
+        with self._errors(name):
+            if not self._client.collection_exists(full):
+                raise CollectionNotFound(name)
+            self._client.delete_collection(full)
+        self._forget(name)
+
+    def list_collections(self) -> list[str]:
+        with self._errors(None):
+            names = [c.name for c in self._client.get_collections().collections]
+        n = len(self._prefix)
+        return sorted(
+            name[n:] for name in names if name.startswith(self._prefix) and COLLECTION_NAME_RE.match(name[n:])
+        )
+
+    def collection_exists(self, name: str) -> bool:
+        if not isinstance(name, str) or not COLLECTION_NAME_RE.match(name):
+            return False
+        with self._errors(None):
+            return self._client.collection_exists(self._full(name))
+
+    def count(self, name: str) -> int:
+        full = self._full(check_collection_name(name))
+        with self._errors(name):
+            return self._client.count(full, exact=True).count
+
+    # --- points --------------------------------------------------------------------------------
+
+    def upsert(self, name: str, points: Sequence[PointRecord]) -> None:
+        spec = self._spec(name)
+        batch = []
+        for p in points:
+            pid, vectors = check_point(p, spec)
+            batch.append(
+                models.PointStruct(
+                    id=pid, vector={k: v.tolist() for k, v in vectors.items()}, payload=dict(p.payload)
+                )
+            )
+        if batch:
+            with self._errors(name):
+                self._client.upsert(self._full(name), points=batch, wait=True)
+
+    def retrieve(self, name: str, ids: Sequence[str], with_vectors: bool = False) -> list[PointRecord]:
+        self._spec(name)
+        # A malformed id cannot name a stored point: it is "unknown", so it is left out.
+        wanted = [pid for pid in (parse_point_id(i) for i in ids) if pid is not None]
+        if not wanted:
+            return []
+        with self._errors(name):
+            records = self._client.retrieve(
+                self._full(name), ids=list(dict.fromkeys(wanted)), with_payload=True, with_vectors=with_vectors
+            )
+        found = {str(r.id): r for r in records}
+        return [_record(found[pid], with_vectors) for pid in wanted if pid in found]
+
+    def search(
+        self,
+        name: str,
+        vector: Vector,
+        using: str = "image",
+        limit: int = 10,
+        offset: int = 0,
+        filter: Filter | None = None,
+        with_vectors: bool = False,
+    ) -> list[Hit]:
+        query = check_search(self._spec(name), vector, using, limit, offset)
+        with self._errors(name):
+            scored = self._client.query_points(
+                self._full(name),
+                query=query.tolist(),
+                using=using,
+                limit=limit,
+                offset=offset,
+                query_filter=_qdrant_filter(filter),
+                search_params=self._search_params,
+                with_payload=True,
+                with_vectors=with_vectors,
+            ).points
+        return [
+            Hit(
+                id=str(p.id),
+                score=float(p.score),
+                payload=dict(p.payload or {}),
+                vectors=_vectors(p.vector) if with_vectors else None,
+            )
+            for p in scored
+        ]
+
+    def scroll(
+        self, name: str, limit: int = 256, offset: str | None = None, with_vectors: bool = False
+    ) -> tuple[list[PointRecord], str | None]:
+        self._spec(name)
+        if limit < 1:
+            raise InvalidInput(f"limit must be at least 1, got {limit}")
+        start = None if offset is None else check_point_id(offset)
+        with self._errors(name):
+            records, next_id = self._client.scroll(
+                self._full(name), limit=limit, offset=start, with_payload=True, with_vectors=with_vectors
+            )
+        return [_record(r, with_vectors) for r in records], (None if next_id is None else str(next_id))
+
+    def delete_points(self, name: str, ids: Sequence[str]) -> None:
+        self._spec(name)
+        doomed = [pid for pid in (parse_point_id(i) for i in ids) if pid is not None]
+        if doomed:
+            with self._errors(name):
+                self._client.delete(
+                    self._full(name),
+                    points_selector=models.PointIdsList(points=list(dict.fromkeys(doomed))),
+                    wait=True,
+                )
+
+    def set_payload(self, name: str, point_id: str, payload: dict[str, object]) -> None:
+        self._spec(name)
+        check_payload(payload, "payload")
+        pid = parse_point_id(point_id)
+        # Servers answer 404 and local mode a KeyError for a missing point; check first, the same everywhere.
+        if pid is None or not self.retrieve(name, [pid]):
+            raise PointNotFound(str(point_id), name)
+        with self._errors(name):
+            self._client.set_payload(self._full(name), payload=dict(payload), points=[pid], wait=True)
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _full(self, name: str) -> str:
+        return self._prefix + name
+
+    def _forget(self, name: str) -> None:
+        with self._specs_lock:
+            self._specs.pop(name, None)
+
+    def _spec(self, name: str) -> CollectionSpec:
+        """The collection's spec (cached); raises ``CollectionNotFound``."""
+        check_collection_name(name)
+        with self._specs_lock:
+            spec = self._specs.get(name)
+        if spec is not None:
+            return spec
+        with self._errors(name):
+            info = self._client.get_collection(self._full(name))
+        vectors = info.config.params.vectors
+        if not isinstance(vectors, dict) or not vectors:
+            raise InvalidInput(f"collection {name!r} has no named vectors: it was not created by Signifier")
+        sizes = {p.size for p in vectors.values()}
+        if len(sizes) != 1:
+            raise InvalidInput(f"collection {name!r} mixes vector sizes {sorted(sizes)}")
+        spec = CollectionSpec(name=name, dim=sizes.pop(), vectors=tuple(vectors))
+        with self._specs_lock:
+            self._specs[name] = spec
+        return spec
+
+    @contextlib.contextmanager
+    def _errors(self, name: str | None) -> Iterator[None]:
+        """Translate qdrant-client failures into domain errors with a message a user can act on."""
+        where = self._location
+        try:
+            yield
+        except SignifierError:
+            raise
+        except UnexpectedResponse as exc:
+            status = exc.status_code or 0
+            detail = _detail(exc)
+            if status == 404:
+                if name is not None and "ollection" in detail:
+                    self._forget(name)
+                    raise CollectionNotFound(name) from exc
+                raise NotFoundError(detail) from exc
+            if status == 409 or "already exists" in detail:
+                raise AlreadyExists(f"collection {name!r} already exists") from exc
+            if status in (400, 422):
+                raise InvalidInput(f"Qdrant rejected the request: {detail}") from exc
+            if status in (401, 403):
+                raise StoreUnavailable(
+                    f"{where} refused the credentials ({status}); check SIGNIFIER_QDRANT_API_KEY"
+                ) from exc
+            raise StoreUnavailable(f"{where} failed ({status}): {detail}") from exc
+        except ResponseHandlingException as exc:
+            raise StoreUnavailable(f"cannot reach {where}: {exc.source}") from exc
+        except (httpx.TransportError, ConnectionError, TimeoutError) as exc:
+            raise StoreUnavailable(f"cannot reach {where}: {exc}") from exc
+        except ValueError as exc:
+            # Local mode reports problems as ValueError (pydantic's ValidationError is one too).
+            msg = str(exc)
+            if name is not None and "not found" in msg and "ollection" in msg:
+                self._forget(name)
+                raise CollectionNotFound(name) from exc
+            if "already exists" in msg:
+                raise AlreadyExists(f"collection {name!r} already exists") from exc
+            raise InvalidInput(msg) from exc
+
+
+# --- conversions -------------------------------------------------------------------------------------
+
+
+def _qdrant_filter(f: Filter | None) -> models.Filter | None:
+    if f is None or f.is_empty():
+        return None
+    return models.Filter(
+        must=[_condition(c) for c in f.must] or None,
+        should=[_condition(c) for c in f.should] or None,
+        must_not=[_condition(c) for c in f.must_not] or None,
+    )
+
+
+def _condition(c: Condition) -> models.FieldCondition | models.Filter:
+    if c.range is not None:
+        r = c.range
+        return models.FieldCondition(key=c.key, range=models.Range(gt=r.gt, gte=r.gte, lt=r.lt, lte=r.lte))
+    if c.any is not None:
+        values = list(c.any)
+        if all(isinstance(v, str) for v in values) or all(
+            isinstance(v, int) and not isinstance(v, bool) for v in values
+        ):
+            return models.FieldCondition(key=c.key, match=models.MatchAny(any=values))  # type: ignore[arg-type]
+        # MatchAny takes only all-strings or all-integers; a mixed list becomes "any of these equalities".
+        return models.Filter(should=[_value(c.key, v) for v in values])
+    if c.value is not None:
+        return _value(c.key, c.value)
+    raise InvalidInput(f"filter condition for {c.key!r} has nothing to match")
+
+
+def _value(key: str, value: Scalar) -> models.FieldCondition:
+    if isinstance(value, float) and not isinstance(value, bool):
+        # Qdrant matches only keywords, integers and booleans exactly; a float equals itself as a range.
+        return models.FieldCondition(key=key, range=models.Range(gte=value, lte=value))
+    return models.FieldCondition(key=key, match=models.MatchValue(value=value))
+
+
+def _vectors(raw: Any) -> dict[str, Vector]:
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): np.asarray(v, dtype=np.float32) for k, v in raw.items()}
+
+
+def _record(r: models.Record, with_vectors: bool) -> PointRecord:
+    return PointRecord(
+        id=str(r.id), vectors=_vectors(r.vector) if with_vectors else {}, payload=dict(r.payload or {})
+    )
+
+
+def _detail(exc: UnexpectedResponse) -> str:
+    """The server's own error text (``{"status": {"error": ...}}``), else the raw body."""
+    try:
+        body = exc.structured()
+        status = body.get("status") if isinstance(body, dict) else None
+        if isinstance(status, dict) and isinstance(status.get("error"), str):
+            return str(status["error"])
+    except ValueError:
+        pass
+    return exc.content[:200].decode(errors="replace") or (exc.reason_phrase or "")
