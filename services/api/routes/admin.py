@@ -1,0 +1,263 @@
+"""``/v1/admin``: teams, users, API keys and the audit log.
+
+Owners manage their own team; deployment admins (the embedded local owner, keys issued with
+``signifier admin create-key --admin``) manage every team and create teams. Another team's users,
+keys or audit events are answered with 404, as if they did not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.accounts.audit import AuditEvent
+from services.accounts.keys import KeyInfo
+from services.accounts.principal import Principal, Role
+from services.accounts.teams import TeamInfo, UserInfo
+from services.accounts.timeutil import utcnow
+from services.api.deps import PrincipalDep, RuntimeDep
+from services.core.errors import InvalidInput
+from services.runtime import Runtime
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+class TeamCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64, examples=["acme"])
+    max_collections: int | None = Field(None, ge=0, description="Quota; unset: the deployment's default.")
+    max_points: int | None = Field(None, ge=0, description="Quota; unset: the deployment's default.")
+
+
+class QuotaUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_collections: int | None = Field(None, ge=0)
+    max_points: int | None = Field(None, ge=0)
+
+
+class TeamOut(BaseModel):
+    id: str
+    name: str
+    created_at: dt.datetime
+    max_collections: int | None = Field(description="The quota in force (the team's own, else the default).")
+    max_points: int | None
+    collections: int
+    points: int
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=128, examples=["alice"])
+    role: Role
+    team: str | None = Field(None, description="Team name; default: your own (other teams: admins only).")
+
+
+class UserOut(BaseModel):
+    id: str
+    team_id: str
+    name: str
+    role: Role
+    created_at: dt.datetime
+    disabled_at: dt.datetime | None
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    team: str | None = Field(None, description="Team name; default: your own (other teams: admins only).")
+    user: str | None = Field(None, description="A user of the team; the key can never do more than they can.")
+    name: str = Field("", max_length=128, description="A label, e.g. what the key is for.")
+    expires_at: dt.datetime | None = Field(None, description="When the key stops working (ISO 8601).")
+    expires_in_days: float | None = Field(None, gt=0, description="Or: days from now.")
+    admin: bool = Field(False, description="Administer every team (admins only).")
+
+
+class KeyOut(BaseModel):
+    id: str
+    team_id: str
+    user_id: str | None
+    name: str
+    role: Role
+    admin: bool
+    state: str = Field(description="active, revoked or expired")
+    created_at: dt.datetime
+    created_by: str
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None = Field(description="Updated at most once a minute.")
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="The API key. It is shown only this once: store it now.")
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: dt.datetime
+    team_id: str | None
+    actor: str
+    actor_key_id: str | None
+    action: str
+    target: str
+    detail: dict[str, object]
+
+
+class AuditList(BaseModel):
+    events: list[AuditOut]
+
+
+def _team(runtime: Runtime, t: TeamInfo) -> TeamOut:
+    q = runtime.quotas.for_team(t.id)
+    viewer = Principal(team=t.id, role="viewer", team_name=t.name)
+    return TeamOut(
+        id=t.id,
+        name=t.name,
+        created_at=t.created_at,
+        max_collections=q.max_collections,
+        max_points=q.max_points,
+        collections=len(runtime.collections.list_for(viewer)),
+        points=runtime.collections.points_used(t.id),
+    )
+
+
+def _user(u: UserInfo) -> UserOut:
+    return UserOut(
+        id=u.id, team_id=u.team_id, name=u.name, role=u.role, created_at=u.created_at, disabled_at=u.disabled_at
+    )
+
+
+def _key(k: KeyInfo) -> KeyOut:
+    return KeyOut(
+        id=k.id,
+        team_id=k.team_id,
+        user_id=k.user_id,
+        name=k.name,
+        role=k.role,
+        admin=k.admin,
+        state=k.state(),
+        created_at=k.created_at,
+        created_by=k.created_by,
+        expires_at=k.expires_at,
+        revoked_at=k.revoked_at,
+        last_used_at=k.last_used_at,
+    )
+
+
+def _event(e: AuditEvent) -> AuditOut:
+    return AuditOut(
+        id=e.id,
+        at=e.at,
+        team_id=e.team_id,
+        actor=e.actor,
+        actor_key_id=e.actor_key_id,
+        action=e.action,
+        target=e.target,
+        detail=e.detail,
+    )
+
+
+# --- teams ---------------------------------------------------------------------------------------
+
+
+@router.post("/teams", status_code=status.HTTP_201_CREATED, response_model=TeamOut)
+def create_team(body: TeamCreate, runtime: RuntimeDep, principal: PrincipalDep) -> TeamOut:
+    """Create a team (deployment admins only). Then issue its first owner key with ``POST /v1/admin/keys``."""
+    t = runtime.accounts.create_team(principal, body.name, body.max_collections, body.max_points)
+    return _team(runtime, t)
+
+
+@router.get("/teams", response_model=list[TeamOut])
+def list_teams(runtime: RuntimeDep, principal: PrincipalDep) -> list[TeamOut]:
+    """Your team, or every team for a deployment admin, with usage and quotas."""
+    return [_team(runtime, t) for t in runtime.accounts.list_teams(principal)]
+
+
+@router.get("/teams/{team}", response_model=TeamOut)
+def get_team(team: str, runtime: RuntimeDep, principal: PrincipalDep) -> TeamOut:
+    return _team(runtime, runtime.accounts.get_team(principal, team))
+
+
+@router.put("/teams/{team}/quotas", response_model=TeamOut)
+def set_quotas(team: str, body: QuotaUpdate, runtime: RuntimeDep, principal: PrincipalDep) -> TeamOut:
+    """Set a team's own quotas (deployment admins only); null falls back to the deployment's default."""
+    return _team(runtime, runtime.accounts.set_quotas(principal, team, body.max_collections, body.max_points))
+
+
+# --- users ---------------------------------------------------------------------------------------
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+def create_user(body: UserCreate, runtime: RuntimeDep, principal: PrincipalDep) -> UserOut:
+    return _user(runtime.accounts.create_user(principal, body.name, body.role, body.team))
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    team: str | None = Query(None, description="Team name; default: yours (admins: every team)."),
+) -> list[UserOut]:
+    return [_user(u) for u in runtime.accounts.list_users(principal, team)]
+
+
+@router.delete("/users/{user_id}", response_model=UserOut)
+def disable_user(user_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> UserOut:
+    """Disable a user and revoke all their keys (the user stays, for the audit log)."""
+    return _user(runtime.accounts.disable_user(principal, user_id))
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+
+@router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=KeyCreated)
+def create_key(body: KeyCreate, runtime: RuntimeDep, principal: PrincipalDep) -> KeyCreated:
+    """Issue an API key. The response holds the key itself, once; only its hash is kept."""
+    if body.expires_at is not None and body.expires_in_days is not None:
+        raise InvalidInput("give expires_at or expires_in_days, not both")
+    expires = body.expires_at
+    if body.expires_in_days is not None:
+        expires = utcnow() + dt.timedelta(days=body.expires_in_days)
+    issued = runtime.accounts.create_key(
+        principal, body.role, team=body.team, user=body.user, name=body.name, expires_at=expires, admin=body.admin
+    )
+    return KeyCreated(**_key(issued.info).model_dump(), key=issued.key)
+
+
+@router.get("/keys", response_model=list[KeyOut])
+def list_keys(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    team: str | None = Query(None, description="Team name; default: yours (admins: every team)."),
+) -> list[KeyOut]:
+    """Keys with their state and last use; never the keys themselves."""
+    return [_key(k) for k in runtime.accounts.list_keys(principal, team)]
+
+
+@router.get("/keys/{key_id}", response_model=KeyOut)
+def get_key(key_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> KeyOut:
+    return _key(runtime.accounts.key(principal, key_id))
+
+
+@router.delete("/keys/{key_id}", response_model=KeyOut)
+def revoke_key(key_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> KeyOut:
+    """Revoke a key: its next request gets 401."""
+    return _key(runtime.accounts.revoke_key(principal, key_id))
+
+
+# --- audit ---------------------------------------------------------------------------------------
+
+
+@router.get("/audit", response_model=AuditList)
+def audit_log(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    team: str | None = Query(None, description="Team name; default: yours (admins: every team)."),
+    action: str | None = Query(None, description="Only actions starting with this, e.g. 'key.'."),
+    limit: int = Query(100, ge=1, le=1000),
+    before: int | None = Query(None, description="Only events older than this event id (paging)."),
+) -> AuditList:
+    """Admin actions and deletions, newest first: who, what, when."""
+    events = runtime.accounts.audit_events(principal, team=team, limit=limit, action=action, before=before)
+    return AuditList(events=[_event(e) for e in events])
