@@ -1,0 +1,111 @@
+"""Internal routes for Celery workers when this API process is the single writer of the embedded store.
+
+Workers decode and embed; they hand each batch here, and report chunk progress through here, so they
+need neither the store nor the job database. Every call is authenticated with the shared secret
+``SIGNIFIER_INTERNAL_TOKEN`` (compared in constant time) instead of a user's API key: a worker acts for
+the job, whose team was checked when the job was accepted. Without the setting the routes answer 404.
+Upserts are idempotent (ids come from content), so a worker may safely repeat any call.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.accounts.jobs import ItemError
+from services.api.deps import RuntimeDep
+from services.core.errors import NotFoundError, Unauthorized
+from services.runtime import Runtime
+from workers.coordinator import JobCoordinator
+from workers.wire import decode_point
+
+router = APIRouter(prefix="/internal/v1", tags=["internal"], include_in_schema=False)
+
+
+def _authorise(request: Request, runtime: RuntimeDep) -> Runtime:
+    expected = runtime.settings.internal_token
+    if expected is None:
+        raise NotFoundError("internal routes are disabled (set SIGNIFIER_INTERNAL_TOKEN to enable workers)")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), expected.get_secret_value().encode()
+    ):
+        raise Unauthorized("internal routes need 'Authorization: Bearer <SIGNIFIER_INTERNAL_TOKEN>'")
+    return runtime
+
+
+InternalDep = Annotated[Runtime, Depends(_authorise)]
+
+
+def _coordinator(runtime: Runtime) -> JobCoordinator:
+    coordinator: JobCoordinator | None = getattr(runtime.queue, "coordinator", None)
+    if coordinator is None:
+        raise NotFoundError("this server runs jobs in-process (no SIGNIFIER_REDIS_URL): it takes no workers")
+    return coordinator
+
+
+class PointsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    points: list[dict[str, Any]] = Field(max_length=10_000)
+
+
+class IdsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[str] = Field(max_length=10_000)
+
+
+class FailedIn(BaseModel):
+    item: str
+    reason: str
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    batch: int = Field(ge=0)
+    done: int = Field(ge=0)
+    failed: list[FailedIn] = Field(default_factory=list, max_length=10_000)
+    timings: dict[str, float] = Field(default_factory=dict)
+
+
+class FinishIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entries: int = Field(ge=0)
+    error: str | None = None
+
+
+@router.post("/collections/{store_name}/points", status_code=status.HTTP_204_NO_CONTENT)
+def upsert_points(store_name: str, body: PointsIn, runtime: InternalDep) -> None:
+    """Idempotent upsert of a worker's batch (vectors as base64 float32, see ``workers/wire.py``)."""
+    runtime.store.upsert(store_name, [decode_point(p) for p in body.points])
+
+
+@router.post("/collections/{store_name}/points/lookup")
+def lookup_points(store_name: str, body: IdsIn, runtime: InternalDep) -> dict[str, list[str]]:
+    """Which of these ids are stored already (a resumed job skips embedding them)."""
+    return {"ids": [p.id for p in runtime.store.retrieve(store_name, body.ids)]}
+
+
+class StartIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    retry: bool = False  # the task's own retry after a transient error: not a new delivery
+
+
+@router.post("/jobs/{job_id}/chunks/{idx}/start")
+def start_chunk(job_id: str, idx: int, body: StartIn, runtime: InternalDep) -> dict[str, Any]:
+    work = _coordinator(runtime).start_chunk(job_id, idx, body.retry)
+    return {"work": work.as_dict() if work else None}
+
+
+@router.post("/jobs/{job_id}/chunks/{idx}/batches")
+def record_batch(job_id: str, idx: int, body: BatchIn, runtime: InternalDep) -> dict[str, bool]:
+    errors = [ItemError(f.item, f.reason) for f in body.failed]
+    cancelled = _coordinator(runtime).record_batch(job_id, idx, body.batch, body.done, errors, body.timings)
+    return {"cancelled": cancelled}
+
+
+@router.post("/jobs/{job_id}/chunks/{idx}/finish", status_code=status.HTTP_204_NO_CONTENT)
+def finish_chunk(job_id: str, idx: int, body: FinishIn, runtime: InternalDep) -> None:
+    _coordinator(runtime).finish_chunk(job_id, idx, body.entries, body.error)

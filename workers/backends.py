@@ -1,0 +1,180 @@
+"""How a Celery worker reaches job records and the vector store, in each topology.
+
+- ``DirectBackend`` (server mode: ``SIGNIFIER_QDRANT_URL`` and a shared database): the worker upserts into
+  Qdrant and updates job records itself, through the same ``JobCoordinator`` the API uses.
+- ``ApiBackend`` (embedded store: the API process is the only one that may open it): the worker decodes
+  and embeds, then hands each batch to the API's internal routes, authenticated with the shared
+  ``SIGNIFIER_INTERNAL_TOKEN``. Calls are retried with backoff while the API restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import httpx
+
+from services.accounts.jobs import ItemError
+from services.core.errors import InvalidInput, NotFoundError, SignifierError, StoreUnavailable
+from services.core.types import PointRecord
+from services.vectorstore.base import VectorStore
+from workers.coordinator import ChunkWork, JobCoordinator
+from workers.pipeline.items import FailedItem
+from workers.pipeline.writer import PointWriter
+from workers.wire import encode_point
+
+log = logging.getLogger(__name__)
+
+
+class BackendUnavailable(StoreUnavailable):
+    """The API (or database) a worker reports to cannot be reached right now (transient)."""
+
+
+class WorkerBackend(Protocol):
+    writer: PointWriter
+
+    def start_chunk(self, job_id: str, idx: int, retry: bool = False) -> ChunkWork | None: ...
+
+    def record_batch(
+        self, job_id: str, idx: int, batch: int, done: int, failed: list[FailedItem], timings: dict[str, float]
+    ) -> bool: ...
+
+    def finish_chunk(self, job_id: str, idx: int, entries: int, error: str | None = None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class DirectBackend:
+    """Job records through a local coordinator, points straight into the store."""
+
+    def __init__(self, coordinator: JobCoordinator, store: VectorStore) -> None:
+        self.coordinator = coordinator
+        self.writer: PointWriter = store
+        self.store = store
+
+    def start_chunk(self, job_id: str, idx: int, retry: bool = False) -> ChunkWork | None:
+        return self.coordinator.start_chunk(job_id, idx, retry)
+
+    def record_batch(
+        self, job_id: str, idx: int, batch: int, done: int, failed: list[FailedItem], timings: dict[str, float]
+    ) -> bool:
+        errors = [ItemError(f.source, f.reason) for f in failed]
+        return self.coordinator.record_batch(job_id, idx, batch, done, errors, timings)
+
+    def finish_chunk(self, job_id: str, idx: int, entries: int, error: str | None = None) -> None:
+        self.coordinator.finish_chunk(job_id, idx, entries, error)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class ApiClient:
+    """JSON calls to the API's internal routes, retried with backoff on network errors and 5xx."""
+
+    def __init__(self, base_url: str, token: str, patience_s: float = 60.0, timeout_s: float = 60.0) -> None:
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s
+        )
+        self.patience_s = patience_s
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        deadline = time.monotonic() + self.patience_s
+        delay = 0.2
+        while True:
+            try:
+                resp = self.http.request(method, path, json=body)
+            except httpx.TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if resp.status_code < 400:
+                    return resp.json() if resp.content else None
+                message = _message(resp)
+                if resp.status_code == 404:
+                    raise NotFoundError(message)
+                if resp.status_code < 500 and resp.status_code != 429:
+                    raise InvalidInput(f"the API refused a worker call ({resp.status_code}): {message}")
+                problem = f"HTTP {resp.status_code}: {message}"
+            if time.monotonic() + delay > deadline:
+                raise BackendUnavailable(f"the API at {self.http.base_url} is unreachable: {problem}")
+            log.warning("API call %s %s failed (%s); retrying in %.1f s", method, path, problem, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _message(resp: httpx.Response) -> str:
+    try:
+        detail = resp.json().get("detail", {})
+        return str(detail.get("message", detail)) if isinstance(detail, dict) else str(detail)
+    except ValueError:
+        return resp.text[:200]
+
+
+class ApiWriter:
+    """A ``PointWriter`` that upserts through the API (the single writer of the embedded store)."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self.api = api
+
+    def upsert(self, name: str, points: Sequence[PointRecord]) -> None:
+        self.api.call("POST", f"/internal/v1/collections/{name}/points", {"points": [encode_point(p) for p in points]})
+
+    def retrieve(self, name: str, ids: Sequence[str], with_vectors: bool = False) -> list[PointRecord]:
+        found = self.api.call("POST", f"/internal/v1/collections/{name}/points/lookup", {"ids": list(ids)})
+        return [PointRecord(id=i) for i in found["ids"]]
+
+
+class ApiBackend:
+    def __init__(self, base_url: str, token: str, patience_s: float = 60.0) -> None:
+        self.api = ApiClient(base_url, token, patience_s)
+        self.writer: PointWriter = ApiWriter(self.api)
+
+    def start_chunk(self, job_id: str, idx: int, retry: bool = False) -> ChunkWork | None:
+        try:
+            res = self.api.call("POST", f"/internal/v1/jobs/{job_id}/chunks/{idx}/start", {"retry": retry})
+        except NotFoundError:
+            return None
+        w = res.get("work")
+        if not w:
+            return None
+        return ChunkWork(w["job_id"], int(w["idx"]), w["collection"], w["source"], w["spec"], int(w["items"]))
+
+    def record_batch(
+        self, job_id: str, idx: int, batch: int, done: int, failed: list[FailedItem], timings: dict[str, float]
+    ) -> bool:
+        body = {
+            "batch": batch,
+            "done": done,
+            "failed": [{"item": f.source, "reason": f.reason} for f in failed],
+            "timings": timings,
+        }
+        res = self.api.call("POST", f"/internal/v1/jobs/{job_id}/chunks/{idx}/batches", body)
+        return bool(res.get("cancelled"))
+
+    def finish_chunk(self, job_id: str, idx: int, entries: int, error: str | None = None) -> None:
+        self.api.call("POST", f"/internal/v1/jobs/{job_id}/chunks/{idx}/finish", {"entries": entries, "error": error})
+
+    def close(self) -> None:
+        self.api.close()
+
+
+TRANSIENT: tuple[type[BaseException], ...] = (StoreUnavailable, httpx.TransportError, ConnectionError, TimeoutError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors a later retry may cure: the store, the API, the database or the network being down."""
+    if isinstance(exc, TRANSIENT):
+        return True
+    try:
+        from sqlalchemy.exc import OperationalError
+
+        return isinstance(exc, OperationalError)
+    except ImportError:  # pragma: no cover
+        return False
+
+
+__all__ = ["ApiBackend", "BackendUnavailable", "DirectBackend", "SignifierError", "WorkerBackend", "is_transient"]

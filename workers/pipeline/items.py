@@ -1,0 +1,41 @@
+"""What flows through the ingestion pipeline: source items in, prepared items, failures out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+ItemKind = Literal["file", "url", "bytes"]
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One image to ingest. ``source`` is what the user sees (a path or URL) and what payload stores."""
+
+    source: str
+    kind: ItemKind = "file"
+    alt_text: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    data: bytes | None = None  # for kind="bytes" (tar members, uploads held in memory)
+
+
+@dataclass(frozen=True)
+class FailedItem:
+    """An item that ended as failed, with a reason a person can act on."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PreparedItem:
+    """A decoded, preprocessed image ready for the encoder."""
+
+    item: SourceItem
+    content_hash: str
+    pixels: npt.NDArray[np.float32]
+    width: int
+    height: int

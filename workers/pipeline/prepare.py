@@ -1,0 +1,45 @@
+"""The decode stage: load an item's bytes, decode, preprocess. Runs in a thread pool, overlapping inference."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from services.core.errors import SignifierError
+from services.core.settings import Limits
+from workers.pipeline.decode import content_hash, decode_image, read_file
+from workers.pipeline.items import FailedItem, PreparedItem, SourceItem
+
+Preprocess = Callable[[object], npt.NDArray[np.float32]]
+FetchUrl = Callable[[str], bytes]
+
+
+def _no_urls(url: str) -> bytes:
+    raise SignifierError("URL sources are not enabled on this server (no fetcher configured)")
+
+
+def load_bytes(item: SourceItem, limits: Limits, fetch_url: FetchUrl = _no_urls) -> bytes:
+    if item.kind == "bytes":
+        if item.data is None:
+            raise SignifierError("item has no data")
+        return item.data
+    if item.kind == "url":
+        return fetch_url(item.source)
+    return read_file(item.source, limits.max_upload_bytes)
+
+
+def prepare(
+    item: SourceItem, preprocess: Preprocess, limits: Limits, fetch_url: FetchUrl = _no_urls
+) -> PreparedItem | FailedItem:
+    """Load, decode and preprocess one item; any problem becomes a ``FailedItem`` with its reason."""
+    try:
+        data = load_bytes(item, limits, fetch_url)
+        decoded = decode_image(data, limits.max_image_pixels)
+        pixels = preprocess(decoded.image)
+    except SignifierError as exc:
+        return FailedItem(item.source, exc.message)
+    except Exception as exc:
+        return FailedItem(item.source, f"unexpected error while decoding: {type(exc).__name__}: {exc}")
+    return PreparedItem(item, content_hash(data), pixels, decoded.width, decoded.height)
