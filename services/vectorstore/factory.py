@@ -6,7 +6,7 @@ from qdrant_client import QdrantClient
 
 from services.core.settings import Settings
 from services.vectorstore.base import VectorStore
-from services.vectorstore.embedded import EmbeddedStore
+from services.vectorstore.embedded import EmbeddedStore, IndexParams
 from services.vectorstore.server import ServerStore
 
 
@@ -19,5 +19,16 @@ def build_store(settings: Settings, *, advertise_url: str | None = None) -> Vect
     if settings.qdrant_url:
         api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         client = QdrantClient(url=settings.qdrant_url, api_key=api_key)
-        return ServerStore(client, location=f"the Qdrant server at {settings.qdrant_url}")
-    return EmbeddedStore(settings.vectors_dir, advertise_url=advertise_url)
+        q = settings.qdrant
+        return ServerStore(
+            client,
+            prefix=q.collection_prefix,
+            shard_number=q.shard_number,
+            replication_factor=q.replication_factor,
+            write_consistency_factor=q.write_consistency_factor,
+            location=f"the Qdrant server at {settings.qdrant_url}",
+            hnsw_ef=q.hnsw_ef,
+        )
+    q = settings.qdrant
+    index = IndexParams(q.hnsw_m, q.hnsw_ef_construct, q.full_scan_kb, q.quantization, q.oversampling)
+    return EmbeddedStore(settings.vectors_dir, advertise_url=advertise_url, hnsw_ef=q.hnsw_ef, index=index)

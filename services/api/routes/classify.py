@@ -1,0 +1,138 @@
+"""Zero-shot classification: ``POST /v1/classify`` (images × labels) and, as a job that writes the top
+label to each point's payload, ``POST /v1/collections/{name}/classify``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.api.deps import PrincipalDep, RuntimeDep
+from services.api.query_io import ImageInput, image_inputs
+from services.api.schemas import JobAccepted
+from services.core.errors import InvalidInput
+from services.query.classify import (
+    ClassifyJob,
+    check_label_set,
+    classifications,
+    label_vectors,
+    parse_labels,
+    payload_keys,
+    run_classify_job,
+    zero_shot,
+)
+from services.query.concepts import check_templates
+from services.query.context import query_services
+from services.runtime import Runtime
+
+router = APIRouter(tags=["classify"])
+
+LabelInput = str | dict[str, Any]
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    images: list[ImageInput] = Field(
+        description='Base64 images, or stored points: {"id": ..., "collection": ..., "vector": "image"}.'
+    )
+    labels: list[LabelInput] = Field(
+        examples=[["red", "green", "a blue shape|a blue thing"]],
+        description='Texts; "a|b" is an ensemble of prompts; or {"label": name, "prompts": [...]}.',
+    )
+    templates: list[str] | None = Field(None, examples=[["a photo of a {}", "a {} shape"]])
+    collection: str | None = Field(None, description="The collection of points given by id alone.")
+
+
+class ClassificationOut(BaseModel):
+    image: str = Field(description="'upload <i>' for a base64 image, else the point id.")
+    top_label: str
+    probabilities: dict[str, float]
+    similarities: dict[str, float]
+
+
+class ClassifyResponse(BaseModel):
+    results: list[ClassificationOut]
+    labels: list[str]
+    logit_scale: float
+
+
+def encode_labels(
+    runtime: Runtime, labels: list[LabelInput], templates: list[str] | None, min_labels: int = 2
+) -> tuple[list[str], Any]:
+    """Label names and their (k, d) unit vectors (prompt ensembles × templates)."""
+    limits = runtime.settings.limits
+    parsed = parse_labels(labels, limits.max_labels, min_labels)
+    tpl = check_templates(templates, limits.max_templates) if templates is not None else ()
+    encode = lambda texts: runtime.text_cache.get_many(list(texts), runtime.encoder.encode_texts)  # noqa: E731
+    return [lab.name for lab in parsed], label_vectors(parsed, tpl, encode)
+
+
+@router.post("/v1/classify", response_model=ClassifyResponse)
+def classify(body: ClassifyRequest, runtime: RuntimeDep, principal: PrincipalDep) -> ClassifyResponse:
+    """Per image: cosine similarity to each label, softmax probabilities (the model's logit scale), top label."""
+    names, lab_vecs = encode_labels(runtime, body.labels, body.templates)
+    image_labels, img_vecs = image_inputs(runtime, principal, body.images, body.collection)
+    scale = runtime.encoder.logit_scale
+    sims, probs = zero_shot(img_vecs, lab_vecs, scale)
+    return ClassifyResponse(
+        results=[
+            ClassificationOut(
+                image=lbl, top_label=c.top_label, probabilities=c.probabilities, similarities=c.similarities
+            )
+            for lbl, c in zip(image_labels, classifications(names, sims, probs), strict=True)
+        ],
+        labels=names,
+        logit_scale=scale,
+    )
+
+
+class CollectionClassifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    set: str = Field(
+        description="Name of the label set; the payload gets label_<set> and label_<set>_p.", examples=["color"]
+    )
+    labels: list[LabelInput]
+    templates: list[str] | None = Field(None, description="Default: the collection's own prompt templates.")
+    vector: Literal["image", "text"] = "image"
+
+
+class ClassifyJobAccepted(JobAccepted):
+    fields: list[str] = Field(description="The payload fields the job writes.")
+
+
+@router.post(
+    "/v1/collections/{name}/classify", status_code=status.HTTP_202_ACCEPTED, response_model=ClassifyJobAccepted
+)
+def classify_collection(
+    name: str, body: CollectionClassifyRequest, runtime: RuntimeDep, principal: PrincipalDep
+) -> ClassifyJobAccepted:
+    """Label every point of the collection (a job: poll ``GET /v1/jobs/{job_id}``); filter on it afterwards,
+    e.g. ``{"label_color": "red"}``."""
+    label_set = check_label_set(body.set)
+    info = runtime.collections.get(principal, name)
+    qs = query_services(runtime)
+    templates = body.templates if body.templates is not None else list(qs.templates.get(info.id)) or None
+    names, lab_vecs = encode_labels(runtime, body.labels, templates)
+    n = runtime.store.count(info.store_name)
+    if n > runtime.settings.limits.max_scan_points:
+        raise InvalidInput(
+            f"collection {info.name!r} has {n:,} points; classify jobs are limited to "
+            f"{runtime.settings.limits.max_scan_points:,} (SIGNIFIER_LIMITS__MAX_SCAN_POINTS)"
+        )
+    source = {"kind": "classify", "set": label_set, "labels": names, "vector": body.vector}
+    job_id = runtime.jobs.create(principal, info.name, source)
+    job = ClassifyJob(
+        job_id=job_id,
+        store=runtime.store,
+        jobs=runtime.jobs,
+        collection=info.store_name,
+        label_set=label_set,
+        names=tuple(names),
+        vectors=lab_vecs,
+        logit_scale=runtime.encoder.logit_scale,
+        using=body.vector,
+    )
+    qs.jobs.submit(run_classify_job, job)
+    fields = list(payload_keys(label_set))
+    return ClassifyJobAccepted(job_id=job_id, state="queued", collection=info.name, fields=fields)

@@ -1,0 +1,180 @@
+"""Zero-shot classification: images × labels → cosine similarities, softmax probabilities, top label.
+
+Probabilities are softmax(logit_scale × similarities) with the model's own learned logit scale, as
+CLIP was trained. A label is a text, an ensemble written ``"a dog|a photo of a dog"``, or a name with
+explicit prompts; templates (``"a photo of a {}"``) multiply the prompts, and each label's vector is
+the normalised mean of its prompts' unit vectors (the CLIP paper's prompt ensembling).
+
+A label set can also be applied to a whole collection as a job that writes each point's top label
+to its payload (``label_<set>``, with its probability in ``label_<set>_p``), so searches can filter
+on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from services.accounts.jobs import ItemError, JobStore
+from services.core.errors import InvalidInput, SignifierError
+from services.core.types import Vector
+from services.query.compose import ensemble, softmax_probs
+from services.query.resolve import fill_templates
+from services.query.scan import pages
+from services.vectorstore.base import VectorStore
+
+log = logging.getLogger(__name__)
+
+LABEL_SET_RE = re.compile(r"[A-Za-z0-9_]{1,32}")
+MAX_LABEL_CHARS = 300
+
+TextEncoder = Callable[[Sequence[str]], Vector]
+"""Texts → (n, d) unit vectors (the cached text encoder)."""
+
+
+@dataclass(frozen=True)
+class Label:
+    """A class: its ``name`` (the key in results) and the prompts whose mean vector stands for it."""
+
+    name: str
+    prompts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Classification:
+    top_label: str
+    probabilities: dict[str, float]
+    similarities: dict[str, float]
+
+
+def parse_label(item: str | dict[str, Any], i: int) -> Label:
+    """``"red"``, ``"a red shape|a red thing"`` (an ensemble; the whole string is the name), or
+    ``{"label": "red", "prompts": ["red", "a red shape"]}``."""
+    if isinstance(item, str):
+        prompts = tuple(p.strip() for p in item.split("|"))
+        name = item.strip()
+    else:
+        name = str(item.get("label", "")).strip()
+        raw = item.get("prompts") or [name]
+        if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+            raise InvalidInput(f"labels[{i}].prompts must be a list of strings")
+        prompts = tuple(p.strip() for p in raw)
+    if not name or not all(prompts):
+        raise InvalidInput(f"labels[{i}] has an empty label or prompt")
+    if len(name) > MAX_LABEL_CHARS or any(len(p) > MAX_LABEL_CHARS for p in prompts):
+        raise InvalidInput(f"labels[{i}] is over {MAX_LABEL_CHARS} characters")
+    return Label(name, prompts)
+
+
+def parse_labels(items: Sequence[str | dict[str, Any]], max_labels: int, min_labels: int = 2) -> list[Label]:
+    """Validated labels: ``min_labels``..``max_labels``, distinct names."""
+    if len(items) < min_labels:
+        raise InvalidInput(
+            f"classification needs at least {min_labels} labels to choose between, got {len(items)}"
+            if min_labels > 1
+            else "give at least one label"
+        )
+    if len(items) > max_labels:
+        raise InvalidInput(f"at most {max_labels} labels per request, got {len(items)}")
+    labels = [parse_label(item, i) for i, item in enumerate(items)]
+    names = [lab.name for lab in labels]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise InvalidInput(f"label {dup!r} is given twice")
+    return labels
+
+
+def label_vectors(labels: Sequence[Label], templates: Sequence[str], encode: TextEncoder) -> Vector:
+    """(k, d): each label's ensemble of prompts × templates, unit norm."""
+    per_label = [[p for prompt in lab.prompts for p in fill_templates(prompt, templates)] for lab in labels]
+    flat = [p for prompts in per_label for p in prompts]
+    vecs = encode(flat)
+    out, start = [], 0
+    for prompts in per_label:
+        out.append(ensemble(vecs[start : start + len(prompts)]))
+        start += len(prompts)
+    return np.stack(out).astype(np.float32)
+
+
+def zero_shot(images: Vector, labels: Vector, logit_scale: float) -> tuple[Vector, Vector]:
+    """(similarities, probabilities), both (n, k): cosines in [-1, 1], and softmax rows summing to 1."""
+    sims = (np.asarray(images, dtype=np.float64) @ np.asarray(labels, dtype=np.float64).T).astype(np.float32)
+    return sims, softmax_probs(sims, logit_scale)
+
+
+def classifications(names: Sequence[str], sims: Vector, probs: Vector) -> list[Classification]:
+    return [
+        Classification(
+            top_label=names[int(np.argmax(p))],
+            probabilities={n: float(v) for n, v in zip(names, p, strict=True)},
+            similarities={n: float(v) for n, v in zip(names, s, strict=True)},
+        )
+        for s, p in zip(sims, probs, strict=True)
+    ]
+
+
+def check_label_set(name: str) -> str:
+    if not LABEL_SET_RE.fullmatch(name):
+        raise InvalidInput(f"invalid label set name {name!r}: use 1-32 ASCII letters, digits or '_'")
+    return name
+
+
+def payload_keys(label_set: str) -> tuple[str, str]:
+    """The payload fields a classify job writes: the top label and its probability."""
+    return f"label_{label_set}", f"label_{label_set}_p"
+
+
+@dataclass(frozen=True)
+class ClassifyJob:
+    """What a collection-wide classify job needs; collaborators are handed in (tests pass fakes)."""
+
+    job_id: str
+    store: VectorStore
+    jobs: JobStore
+    collection: str  # the store's name
+    label_set: str
+    names: tuple[str, ...]
+    vectors: Vector  # (k, d) label vectors
+    logit_scale: float
+    using: str = "image"
+
+
+def run_classify_job(job: ClassifyJob) -> None:
+    """Label every point; never raises (the outcome ends in the job record). Checks cancellation per page."""
+    started = time.perf_counter()
+    key, key_p = payload_keys(job.label_set)
+    try:
+        if job.jobs.state(job.job_id) == "cancelled":
+            return
+        job.jobs.start(job.job_id)
+        job.jobs.set_total(job.job_id, job.store.count(job.collection))
+        for page in pages(job.store, job.collection):
+            if job.jobs.state(job.job_id) == "cancelled":
+                return
+            kept = [p for p in page if job.using in p.vectors]
+            errors = [
+                ItemError(p.id, f"the point has no {job.using} vector")
+                for p in page
+                if job.using not in p.vectors
+            ]
+            if kept:
+                x = np.stack([p.vectors[job.using] for p in kept])
+                _, probs = zero_shot(x, job.vectors, job.logit_scale)
+                top = np.argmax(probs, axis=1)
+                for p, t, row in zip(kept, top, probs, strict=True):
+                    job.store.set_payload(job.collection, p.id, {key: job.names[int(t)], key_p: float(row[t])})
+            job.jobs.progress(job.job_id, done=len(kept), errors=errors)
+    except SignifierError as exc:
+        job.jobs.finish(job.job_id, "failed", message=exc.message)
+        return
+    except Exception as exc:
+        log.exception("classify job %s crashed", job.job_id)
+        job.jobs.finish(job.job_id, "failed", message=f"internal error: {type(exc).__name__}: {exc}")
+        return
+    job.jobs.finish(job.job_id, "done", timings={"total_seconds": round(time.perf_counter() - started, 4)})
