@@ -1,0 +1,108 @@
+// Small shared pieces: thumbnails that work with API keys, error and "not available" notes, the key prompt.
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import { fileToBase64, getKey, thumbSrc, thumbUrl } from "./api.js";
+import { html } from "./html.js";
+
+/** A point's thumbnail. Without a key a plain <img src>; with one, fetched with the header. */
+export function Thumb({ collection, id, size = 256, alt = "", className = "" }) {
+  const [src, setSrc] = useState(() => (getKey() ? "" : thumbUrl(collection, id, size)));
+  useEffect(() => {
+    if (!getKey()) {
+      setSrc(thumbUrl(collection, id, size));
+      return undefined;
+    }
+    let url = "";
+    let live = true;
+    thumbSrc(collection, id, size)
+      .then((u) => {
+        url = u;
+        if (live) setSrc(u);
+      })
+      .catch(() => live && setSrc(""));
+    return () => {
+      live = false;
+      if (url.startsWith("blob:")) URL.revokeObjectURL(url);
+    };
+  }, [collection, id, size]);
+  return html`<img class=${`thumb ${className}`} src=${src || undefined} alt=${alt} loading="lazy" decoding="async"
+    width=${size} height=${size} />`;
+}
+
+/** An API error shown where it happened; `missing` routes read as "not available on this server". */
+export function ErrorNote({ error, what }) {
+  if (!error) return null;
+  if (error.missing) return html`<${Unavailable} what=${what} />`;
+  return html`<p class="error-note" role="alert" data-status=${error.status}>
+    ${error.status ? html`<strong>${error.status}</strong> ` : ""}${error.message}</p>`;
+}
+
+export function Unavailable({ what }) {
+  return html`<p class="unavailable" role="status" data-unavailable="true">
+    ${what || "This feature"}: not available on this server (its API does not have this route).</p>`;
+}
+
+export function Empty({ children }) {
+  return html`<p class="empty">${children}</p>`;
+}
+
+/** The API-key dialog (server mode). The key is kept in sessionStorage only, never in the URL. */
+export function KeyDialog({ open, onSubmit, onCancel }) {
+  const ref = useRef(null);
+  const input = useRef(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) {
+      d.showModal();
+      input.current?.focus();
+    } else if (!open && d.open) d.close();
+  }, [open]);
+  const submit = (e) => {
+    e.preventDefault();
+    const key = input.current.value.trim();
+    input.current.value = "";
+    onSubmit(key || null);
+  };
+  return html`<dialog ref=${ref} class="key-dialog" aria-labelledby="key-title" onCancel=${(e) => {
+      e.preventDefault();
+      onCancel();
+    }}>
+    <form method="dialog" onSubmit=${submit}>
+      <h2 id="key-title">API key needed</h2>
+      <p>This server asks for an API key. It is kept in this tab's session storage only.</p>
+      <label>API key <input ref=${input} type="password" name="key" autocomplete="off" required /></label>
+      <div class="row">
+        <button type="button" class="secondary" onClick=${onCancel}>Cancel</button>
+        <button type="submit">Use key</button>
+      </div>
+    </form>
+  </dialog>`;
+}
+
+/** Uploaded files as removable thumbnails (object URLs made from the files themselves). */
+export function UploadList({ uploads, onRemove, label = "Uploads" }) {
+  if (!uploads.length) return null;
+  return html`<ul class="upload-list" aria-label=${label}>
+    ${uploads.map(
+      (u, i) => html`<li key=${u.url}>
+        <img src=${u.url} alt=${u.name} width="64" height="64" />
+        <span class="upload-name">upload(${i}) · ${u.name}</span>
+        ${onRemove && html`<button type="button" class="icon" aria-label=${`Remove ${u.name}`}
+          onClick=${() => onRemove(i)}>×</button>`}
+      </li>`,
+    )}
+  </ul>`;
+}
+
+/** Turns dropped/picked files into {name, url, b64}; only images, each checked for size. */
+export async function readImageFiles(files, maxBytes = 20 * 1024 * 1024) {
+  const out = [];
+  const rejected = [];
+  for (const f of files) {
+    if (!f.type.startsWith("image/")) rejected.push(`${f.name}: not an image (${f.type || "unknown type"})`);
+    else if (f.size > maxBytes) rejected.push(`${f.name}: ${f.size.toLocaleString()} bytes is too large`);
+    else out.push({ name: f.name, url: URL.createObjectURL(f), b64: await fileToBase64(f) });
+  }
+  return { images: out, rejected };
+}

@@ -1,0 +1,113 @@
+// Jobs: create a collection, start an ingestion (a folder or manifest on the server, or uploaded files),
+// and follow each job's progress bar and per-item failures (polled while any job is unfinished).
+
+import { useEffect, useState } from "preact/hooks";
+import { api } from "../api.js";
+import { ErrorNote } from "../components.js";
+import { html } from "../html.js";
+import { setRoute } from "../state.js";
+
+const POLL_MS = 1000;
+const live = (j) => j.state === "queued" || j.state === "running";
+
+function Job({ job, onCancel }) {
+  const finished = job.done + job.failed;
+  return html`<li class=${`job job-${job.state}`} data-job-id=${job.job_id} data-state=${job.state}>
+    <div class="job-head">
+      <strong>${job.source?.kind || "ingest"}</strong>
+      <span class="job-source" title=${job.source?.path}>${job.source?.path || ""}</span>
+      <span class=${`badge state-${job.state}`}>${job.state}</span>
+      ${live(job) && html`<button type="button" class="small secondary" onClick=${() => onCancel(job.job_id)}>Cancel</button>`}
+    </div>
+    <label class="job-progress">
+      <span class="visually-hidden">Progress of job ${job.job_id}</span>
+      <progress max=${job.total || 1} value=${job.total ? finished : live(job) ? undefined : 1}></progress>
+      <span>${job.done} stored${job.failed ? `, ${job.failed} failed` : ""}${job.total ? ` of ${job.total}` : ""}</span>
+    </label>
+    ${job.message && html`<p class="job-message">${job.message}</p>`}
+    ${job.errors?.length > 0 && html`<details class="job-errors" open=${job.errors.length <= 5}>
+      <summary>${job.errors.length} failure${job.errors.length > 1 ? "s" : ""}</summary>
+      <ul>${job.errors.map((e, i) => html`<li key=${i}><code>${e.item}</code> — ${e.reason}</li>`)}</ul>
+    </details>`}
+  </li>`;
+}
+
+export function JobsView({ collection, reloadCollections }) {
+  const [jobs, setJobs] = useState([]);
+  const [error, setError] = useState(null);
+  const [path, setPath] = useState("");
+  const [newName, setNewName] = useState("");
+  const [tick, setTick] = useState(0);
+
+  useEffect(() => {
+    if (!collection) return undefined;
+    let stop = false;
+    let timer;
+    const poll = () =>
+      api.jobs(collection).then(
+        async (r) => {
+          // The list leaves out per-item failures; fetch them for the jobs that have some.
+          const jobs = await Promise.all(
+            r.jobs.map((j) => (j.failed && !j.errors.length ? api.job(j.job_id).catch(() => j) : j)),
+          );
+          if (stop) return;
+          setJobs(jobs);
+          if (r.jobs.some(live)) timer = setTimeout(poll, POLL_MS);
+          else reloadCollections();
+        },
+        (err) => !stop && setError(err),
+      );
+    poll();
+    return () => {
+      stop = true;
+      clearTimeout(timer);
+    };
+  }, [collection, tick]);
+
+  const started = () => {
+    setError(null);
+    setTick((t) => t + 1);
+  };
+  const startPath = (e) => {
+    e.preventDefault();
+    api.ingestPath(collection, path.trim()).then(started, setError);
+  };
+  const startUpload = (e) => {
+    const files = [...e.currentTarget.files];
+    e.currentTarget.value = "";
+    if (!files.length) return;
+    const form = new FormData();
+    files.forEach((f) => form.append("files", f, f.name));
+    api.ingestFiles(collection, form).then(started, setError);
+  };
+  const create = (e) => {
+    e.preventDefault();
+    api.createCollection(newName.trim()).then(() => {
+      reloadCollections();
+      setRoute({ collection: newName.trim() });
+      setNewName("");
+    }, setError);
+  };
+
+  return html`<section class="view view-jobs" aria-labelledby="jobs-title">
+    <h1 id="jobs-title">Ingestion jobs ${collection ? html`for <code>${collection}</code>` : ""}</h1>
+    <form class="inline" onSubmit=${create}>
+      <label>New collection <input value=${newName} onInput=${(e) => setNewName(e.currentTarget.value)}
+        required maxlength="64" placeholder="name" /></label>
+      <button type="submit" class="secondary">Create</button>
+    </form>
+    ${collection && html`<form class="inline" onSubmit=${startPath}>
+      <label>Folder or manifest on the server <input class="wide" value=${path} required spellcheck="false"
+        onInput=${(e) => setPath(e.currentTarget.value)} placeholder="/data/images or /data/manifest.jsonl" /></label>
+      <button type="submit">Ingest</button>
+      <label class="file-button">Upload images…<input type="file" accept="image/*" multiple class="visually-hidden"
+        onChange=${startUpload} /></label>
+    </form>`}
+    <${ErrorNote} error=${error} what="Jobs" />
+    <ol class="jobs" aria-live="polite">
+      ${jobs.map((j) => html`<${Job} key=${j.job_id} job=${j}
+        onCancel=${(id) => api.cancelJob(id).then(started, setError)} />`)}
+    </ol>
+    ${collection && !jobs.length && html`<p class="empty">No jobs for this collection yet.</p>`}
+  </section>`;
+}

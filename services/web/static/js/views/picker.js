@@ -1,0 +1,58 @@
+// Picking images for the bias and classify views: points selected in search (kept in the URL as
+// ?sel=ID), the top results of an expression, or uploaded files (kept in this tab only).
+
+import { useState } from "preact/hooks";
+import { api } from "../api.js";
+import { ErrorNote, Thumb, UploadList } from "../components.js";
+import { html } from "../html.js";
+import { setRoute } from "../state.js";
+
+export function ImagePicker({ collection, selected, uploads, removeUpload }) {
+  const [expr, setExpr] = useState("");
+  const [k, setK] = useState(3);
+  const [error, setError] = useState(null);
+  const addTop = (e) => {
+    e.preventDefault();
+    setError(null);
+    api.search(collection, { expression: expr, limit: Number(k) || 3 }).then((r) => {
+      const ids = [...selected];
+      for (const h of r.hits) if (!ids.includes(h.id)) ids.push(h.id);
+      setRoute({ sel: ids }, { replace: true });
+    }, setError);
+  };
+  return html`<fieldset class="picker">
+    <legend>Images (${selected.length + uploads.length})</legend>
+    <form class="inline" onSubmit=${addTop}>
+      <label>Add the top <input type="number" min="1" max="50" value=${k} size="3"
+        onInput=${(e) => setK(e.currentTarget.value)} aria-label="how many" /></label>
+      <label>of <input value=${expr} onInput=${(e) => setExpr(e.currentTarget.value)} placeholder='"a red circle"'
+        required spellcheck="false" aria-label="expression to pick images with" /></label>
+      <button type="submit" class="small">Add</button>
+      <label class="file-button small">Upload…<input type="file" accept="image/*" multiple class="visually-hidden"
+        onChange=${(e) => {
+          window.dispatchEvent(new CustomEvent("signifier:files", { detail: [...e.currentTarget.files] }));
+          e.currentTarget.value = "";
+        }} /></label>
+    </form>
+    <${ErrorNote} error=${error} what="Search" />
+    ${selected.length > 0 && html`<ul class="picked" aria-label="Selected points">
+      ${selected.map((id) => html`<li key=${id} data-id=${id}>
+        <${Thumb} collection=${collection} id=${id} size=${64} alt=${`point ${id}`} />
+        <button type="button" class="icon" aria-label=${`Remove point ${id}`}
+          onClick=${() => setRoute({ sel: selected.filter((x) => x !== id) }, { replace: true })}>×</button>
+      </li>`)}
+    </ul>`}
+    <${UploadList} uploads=${uploads} onRemove=${removeUpload} />
+    ${!selected.length && !uploads.length && html`<p class="hint">Select results in Search, add the top results of an
+      expression, or drop image files here.</p>`}
+  </fieldset>`;
+}
+
+/** The images as the API's classify/similarity take them: point references, then base64 uploads. */
+export function imageRefs(selected, uploads) {
+  return [...selected.map((id) => ({ id })), ...uploads.map((u) => u.b64)];
+}
+
+export function imageLabels(selected, uploads) {
+  return [...selected.map((id) => `point ${id.slice(0, 8)}`), ...uploads.map((u) => u.name)];
+}
