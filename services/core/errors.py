@@ -40,6 +40,14 @@ class JobNotFound(NotFoundError):
         super().__init__(f"job {job_id!r} does not exist")
 
 
+class ConceptNotFound(NotFoundError):
+    code = "concept_not_found"
+
+    def __init__(self, name: str, collection: str) -> None:
+        super().__init__(f"concept '@{name}' does not exist in collection {collection!r}")
+        self.name = name
+
+
 class AlreadyExists(SignifierError):
     code = "already_exists"
 
@@ -84,9 +92,35 @@ class StoreUnavailable(SignifierError):
     code = "store_unavailable"
 
 
+class FetchError(SignifierError):
+    """An image URL that could not be fetched. ``transient``: a later try may succeed (timeout, 5xx)."""
+
+    code = "fetch_failed"
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
 class Forbidden(SignifierError):
     code = "forbidden"
 
 
 class Unauthorized(SignifierError):
     code = "unauthorized"
+
+
+class QuotaExceeded(Forbidden):
+    """A team quota (collections, points) would be exceeded; retrying does not help, raising the quota does."""
+
+    code = "quota_exceeded"
+
+
+class RateLimited(SignifierError):
+    """Too many requests with one API key. ``retry_after`` is in seconds (whole, at least 1)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

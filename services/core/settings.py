@@ -27,6 +27,15 @@ class Limits(BaseModel):
     max_upload_bytes: int = 25 * 1024 * 1024
     max_request_files: int = 1_000
     max_image_pixels: int = 64_000_000  # decompression-bomb guard (width × height)
+    # Meaning-math endpoints (oppositions, classify, similarity, paths); see docs/api.md.
+    max_labels: int = 256  # labels per classify request, text columns per similarity matrix
+    max_images_per_request: int = 64  # images (uploads or point ids) per classify/similarity request
+    max_path_points: int = 500  # points one path request may order (2-opt is O(n²) per sweep)
+    max_walk_steps: int = 200
+    max_histogram_bins: int = 200
+    max_scan_points: int = 250_000  # whole-collection scans: opposition histograms, modality means, classify jobs
+    max_concepts: int = 1_000  # saved concepts per collection
+    max_templates: int = 32  # prompt templates per collection
 
 
 class IngestSettings(BaseModel):
@@ -36,6 +45,76 @@ class IngestSettings(BaseModel):
     decode_workers: int = 2  # threads decoding and preprocessing images
     upsert_batch: int = 256  # points per store upsert
     max_errors_recorded: int = 10_000
+    # Before embedding a batch, look up its content-derived ids and skip those already stored, so a
+    # resumed or re-run job does no work twice. Off: every item is re-embedded and its payload replaced.
+    skip_existing: bool = True
+
+
+class WorkerSettings(BaseModel):
+    """Celery workers and the job coordinator (server mode, or embedded API + workers)."""
+
+    # Embedded topology: the API that stores the batches workers embed (it is the single writer).
+    api_url: str | None = None
+    chunk_size: int = 256  # source items per Celery task
+    max_queued_chunks: int = 8  # per job: chunks on the queue at once (back-pressure; the rest wait in SQL)
+    requeue_after_s: float = 300.0  # a queued/running chunk silent this long is sent again (lost worker/broker)
+    sweep_interval_s: float = 10.0  # how often the API checks running jobs for lost chunks
+    max_attempts: int = 5  # deliveries of one chunk before its remaining items are recorded as failed
+    max_retries: int = 8  # task retries on transient errors (store, API or network down)
+    retry_backoff_s: float = 1.0  # first retry delay, doubled each time, capped at 60 s
+    visibility_timeout_s: int = 3600  # Redis: unacked messages of a vanished worker are redelivered after this
+
+
+class FetchSettings(BaseModel):
+    """Image URLs (manifests with a ``url``/``URL`` column): timeouts, size cap, SSRF allowlist."""
+
+    timeout_s: float = 10.0  # connect and per-read timeout
+    total_timeout_s: float = 30.0  # the whole download, redirects included
+    max_bytes: int = 20 * 1024 * 1024
+    max_redirects: int = 5
+    attempts: int = 2  # tries on a transient failure (timeout, 5xx, 429) before the item is failed
+    # Networks (CIDR) that may be fetched although not public: loopback, private, link-local ... are
+    # refused unless listed here (e.g. ["127.0.0.1/32"] for a local test server).
+    allow_networks: list[str] = Field(default_factory=list)
+
+
+class QdrantSettings(BaseModel):
+    """How collections are laid out on a Qdrant server or cluster (server mode only)."""
+
+    shard_number: int | None = None
+    replication_factor: int | None = None
+    write_consistency_factor: int | None = None
+    collection_prefix: str = ""  # several deployments can share one Qdrant cluster
+    hnsw_ef: int | None = None  # search-time beam width; higher = better recall, slower
+    # Index layout of new embedded (Qdrant Edge) collections; see bench/README.md for the measurements.
+    # hnsw_m=0 builds no graph: every search is a full scan of the int8 copies, the best candidates
+    # rescored exactly — recall 1.0 and ~4 ms per 100k 512-d vectors on 2 cores, and no minutes of
+    # graph building during ingestion. For millions of points set hnsw_m=16 (HNSW on real CLIP data).
+    hnsw_m: int = 0
+    hnsw_ef_construct: int = 100
+    # With a graph: segments whose vectors take less than this many KiB are still scanned, not walked.
+    # 256,000 KiB ≈ 125k float32 512-d vectors per segment.
+    full_scan_kb: int = 256_000
+    quantization: Literal["int8", "none"] = "int8"  # int8 copies in RAM for scans; top hits rescored exactly
+    oversampling: float = 2.0  # candidates taken from the int8 scan per requested hit, before rescoring
+
+
+class RateSettings(BaseModel):
+    """Per-API-key token bucket: ``per_minute`` sustained, ``burst`` at once; 0 turns limiting off.
+
+    In Redis (shared by every API replica) when ``redis_url`` is set, else in this process's memory.
+    Requests of the keyless local owner (embedded mode) are not limited.
+    """
+
+    per_minute: int = 1_200
+    burst: int = 120
+
+
+class QuotaSettings(BaseModel):
+    """Default per-team quotas (a team's own values, set with ``signifier admin``, win); None = unlimited."""
+
+    max_collections: int | None = None
+    max_points: int | None = None
 
 
 class Settings(BaseSettings):
@@ -54,9 +133,21 @@ class Settings(BaseSettings):
     database_url: str | None = None
     auth: Literal["local", "required"] = "local"
 
+    # Server-side folders that ingest requests may read; empty means any path the process can read
+    # (fine for a single local owner; set it in team deployments).
+    ingest_roots: list[Path] = Field(default_factory=list)
+
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # Shared secret of the internal routes workers call (embedded topology); unset: routes disabled.
+    internal_token: SecretStr | None = None
+
+    qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
+    rate: RateSettings = Field(default_factory=RateSettings)
+    quotas: QuotaSettings = Field(default_factory=QuotaSettings)
+    workers: WorkerSettings = Field(default_factory=WorkerSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
     limits: Limits = Field(default_factory=Limits)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
 

@@ -21,7 +21,8 @@ class Encoder(ABC):
     model_id: str
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Re-entrant: properties used while loading (dim, …) call load() again on the same thread.
+        self._lock = threading.RLock()
         self._loaded = False
 
     def load(self) -> None:

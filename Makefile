@@ -1,0 +1,66 @@
+# Two commands a new user needs: `make demo` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+DEMO_DIR ?= data/demo
+DEMO_COUNT ?= 600
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install demo test lint typecheck unit train-shapes bench clean web-vendor e2e
+
+install: $(VENV)/.installed
+
+# torch is installed first and pinned: 2.13.0 is the CPU wheel this machine kind carries; an
+# unpinned torch would pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+# Generate the sample collection, ingest it with the bundled model, and serve the API and UI.
+demo: install
+	@test -f $(DEMO_DIR)/samples/manifest.jsonl || $(BIN)/signifier samples shapes --count $(DEMO_COUNT) --out $(DEMO_DIR)/samples
+	SIGNIFIER_DATA_DIR=$(DEMO_DIR) SIGNIFIER_MODEL=shapes-clip $(BIN)/signifier ingest $(DEMO_DIR)/samples/manifest.jsonl --collection shapes
+	@echo
+	@echo "Try:  curl -s http://$(HOST):$(PORT)/v1/collections/shapes/search -H 'content-type: application/json' \\"
+	@echo "        -d '{\"expression\": \"\\\"a red circle\\\" - \\\"red\\\" + \\\"blue\\\"\", \"limit\": 5}'"
+	@echo "  or open http://$(HOST):$(PORT)/?collection=shapes&q=%22a%20red%20circle%22"
+	@echo
+	SIGNIFIER_DATA_DIR=$(DEMO_DIR) SIGNIFIER_MODEL=shapes-clip $(BIN)/signifier serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+# The whole suite: lint, types, unit, integration (real services), e2e (real browser where installed).
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+train-shapes: install
+	$(PY) -m services.shapes.train --out services/shapes/model
+
+# The browser tests alone (Debian's chromium; screenshots in $SIGNIFIER_TEST_ARTIFACTS/ui, default artifacts/ui).
+e2e: install
+	$(BIN)/pytest tests/e2e -q -m browser
+
+# Re-copy the UI's pinned libraries (Preact, htm) from npm into services/web/static/vendor (committed).
+web-vendor:
+	cd services/web && npm ci --no-audit --no-fund && npm run vendor
+
+bench: install
+	$(PY) bench/query.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

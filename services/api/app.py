@@ -1,0 +1,82 @@
+"""The FastAPI app factory. Heavy parts are built in the lifespan and kept on ``app.state``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from services.api.deps import enforce_access
+from services.api.errors import install_error_handlers
+from services.api.routes import (
+    admin,
+    classify,
+    collections,
+    concepts,
+    embed,
+    health,
+    ingest,
+    internal,
+    jobs,
+    oppositions,
+    paths,
+    points,
+    search,
+    similarity,
+)
+from services.core.settings import Settings, get_settings
+from services.encoders.base import Encoder
+from services.runtime import build_runtime
+from services.vectorstore.base import VectorStore
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+def create_app(
+    settings: Settings | None = None,
+    encoder: Encoder | None = None,
+    store: VectorStore | None = None,
+    advertise_url: str | None = None,
+) -> FastAPI:
+    """Build the app. Tests pass their own settings (and may pass an encoder or store)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = build_runtime(settings, encoder=encoder, store=store, advertise_url=advertise_url)
+        runtime.encoder.load()  # fail at startup, with a clear message, if the model is missing
+        app.state.runtime = runtime
+        log.info("signifier ready: mode=%s model=%s data=%s", settings.mode, settings.model, settings.data_dir)
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    app = FastAPI(
+        title="Signifier",
+        version="0.1.0",
+        summary="Meaning math over CLIP embeddings: search image collections with expressions.",
+        lifespan=lifespan,
+        # Authentication, rate limit, role and team scope of every /v1/ route, before the route runs.
+        dependencies=[Depends(enforce_access)],
+    )
+    install_error_handlers(app)
+    query_routers = (oppositions, classify, similarity, paths, concepts)
+    for module in (health, collections, ingest, jobs, points, search, embed, admin, internal, *query_routers):
+        app.include_router(module.router)
+
+    if (STATIC_DIR / "index.html").is_file():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def index() -> FileResponse:
+            return FileResponse(STATIC_DIR / "index.html")
+
+    return app

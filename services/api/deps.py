@@ -1,0 +1,119 @@
+"""Dependencies: every route reaches settings, runtime parts and the caller through these aliases.
+
+``enforce_access`` runs before every ``/v1/`` route (the app installs it for all routes), so that
+isolation does not depend on each route remembering it. In order it: resolves the caller (401),
+counts the request against the key's rate limit (429), checks the route's role (403,
+``services.accounts.roles``), and checks that the collection or job named in the path belongs to
+the caller's team (404). All of this happens before the request body is even validated. After a
+``DELETE`` route succeeds it writes the audit record (unless the service wrote its own).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.accounts.principal import LOCAL_OWNER, Principal, is_loopback
+from services.accounts.roles import required_role
+from services.core.errors import Forbidden, Unauthorized
+from services.core.settings import Settings
+from services.runtime import Runtime
+
+KEY_HINT = "create one with 'signifier admin create-key --team NAME --role owner'"
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_settings_dep(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def resolve_principal(request: Request, runtime: Runtime) -> Principal:
+    """Who is calling: the holder of the ``Authorization: Bearer`` key, or the keyless local owner.
+
+    A key that is sent is always checked (a bad one is a 401, never a fallback to the local owner).
+    Without a key: 401 when ``auth=required``; with ``auth=local`` the local owner, but only for
+    loopback clients and in-process ones (the CLI, tests), so a server started some other way on a
+    public address does not hand ownership to the network.
+    """
+    resolver = getattr(request.app.state, "principal_resolver", None)
+    if resolver is not None:
+        principal: Principal = resolver(request)
+        return principal
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("send the API key as 'Authorization: Bearer <key>'")
+        return runtime.accounts.keys.resolve(token.strip())
+    if runtime.settings.auth == "required":
+        raise Unauthorized(f"an API key is required: send 'Authorization: Bearer <key>' ({KEY_HINT})")
+    host = request.client.host if request.client else None
+    # A client that is not an IP address is an in-process ASGI client (TestClient says "testclient").
+    if host is None or is_loopback(host) or not _is_ip(host):
+        return LOCAL_OWNER
+    raise Unauthorized(
+        "this server runs without API keys (SIGNIFIER_AUTH=local), which serves keyless requests from this "
+        f"machine only; send an API key ({KEY_HINT}) or set SIGNIFIER_AUTH=required"
+    )
+
+
+def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    """The caller, resolved once per request (``enforce_access`` usually got there first)."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is None:
+        cached = resolve_principal(request, runtime)
+        request.state.principal = cached
+    return cached
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def enforce_access(request: Request, runtime: RuntimeDep) -> Iterator[None]:
+    """The access policy of every ``/v1/`` route: authenticate, rate-limit, authorise, scope; and, once
+    the route has succeeded, the audit record of a deletion."""
+    route = request.scope.get("route")
+    template: str = getattr(route, "path", request.url.path)
+    if not template.startswith("/v1/"):
+        yield  # /healthz, /metrics, the UI, the OpenAPI docs: public
+        return
+    principal = get_principal(request, runtime)
+    if principal.key_id is not None:
+        runtime.rate_limiter.hit(principal.key_id)
+    needed = required_role(request.method, template)
+    if not principal.at_least(needed):
+        raise Forbidden(f"{request.method} {template} needs the {needed} role; this key's role is {principal.role}")
+    params = request.path_params
+    if template.startswith("/v1/collections/{name}") and "name" in params:
+        runtime.collections.get(principal, params["name"])  # CollectionNotFound for other teams' collections
+    if "job_id" in params and template.startswith("/v1/jobs/"):
+        runtime.jobs.get(principal, params["job_id"], max_errors=0)  # JobNotFound likewise
+    yield  # the route runs; an error it raises ends here, unaudited
+    if request.method == "DELETE" and template not in SELF_AUDITED and not template.startswith("/v1/admin/"):
+        action = "job.cancel" if template == "/v1/jobs/{job_id}" else "delete"
+        runtime.accounts.audit.record(principal, action, request.url.path, principal.team, route=template)
+
+
+# DELETE routes whose service writes its own audit record, inside its own transaction.
+SELF_AUDITED: frozenset[str] = frozenset({"/v1/collections/{name}"})

@@ -1,0 +1,134 @@
+"""``POST /v1/collections/{name}/ingest``: a server-side folder or manifest (JSON), or uploaded files (multipart)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from services.accounts.principal import Principal
+from services.api.deps import PrincipalDep, RuntimeDep
+from services.api.schemas import IngestRequest, JobAccepted
+from services.core.errors import Forbidden, InvalidInput, PayloadTooLarge
+from services.runtime import Runtime
+from workers.local import upload_dir
+from workers.pipeline.readers import open_reader, open_source
+from workers.pipeline.webdataset import expand_braces, is_webdataset
+
+router = APIRouter(prefix="/v1/collections", tags=["ingest"])
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _check_root(runtime: Runtime, path: Path) -> None:
+    roots = runtime.settings.ingest_roots
+    if roots and not any(path.is_relative_to(Path(r).resolve()) for r in roots):
+        raise Forbidden(f"{path} is outside the folders this server may ingest from (SIGNIFIER_INGEST_ROOTS)")
+
+
+def _check_path(runtime: Runtime, raw: str) -> str:
+    if is_webdataset(raw):
+        # Every shard a pattern names is checked: "{..,x}/a.tar" must not step outside the roots.
+        for shard in expand_braces(str(Path(raw).expanduser().absolute())):
+            _check_root(runtime, Path(shard).resolve())
+        path = Path(raw).expanduser().absolute()
+    else:
+        path = Path(raw).expanduser().resolve()
+        _check_root(runtime, path)
+    reader = open_reader(path)  # validates existence and kind, with a precise message
+    if next(iter(reader), None) is None:
+        raise InvalidInput(f"{path} contains no images (looked for .jpg, .jpeg, .png, .webp, .gif, ...)")
+    return str(path)
+
+
+async def _save_uploads(request: Request, runtime: Runtime, job_dir: Path) -> int:
+    limits = runtime.settings.limits
+    form = await request.form(max_files=limits.max_request_files, max_fields=limits.max_request_files * 2 + 10)
+    files = [v for k, v in form.multi_items() if isinstance(v, UploadFile) and k in ("files", "file", "images")]
+    alt_texts = [v for k, v in form.multi_items() if k == "alt_text" and isinstance(v, str)]
+    if not files:
+        raise InvalidInput("multipart ingest needs one or more 'files' parts")
+    if alt_texts and len(alt_texts) != len(files):
+        raise InvalidInput(f"got {len(files)} files but {len(alt_texts)} alt_text fields; send one per file or none")
+    for i, f in enumerate(files):
+        if f.size is not None and f.size > limits.max_upload_bytes:
+            raise PayloadTooLarge(
+                f"upload {f.filename!r} is {f.size:,} bytes, over the limit of {limits.max_upload_bytes:,}"
+            )
+        name = _SAFE.sub("_", Path(f.filename or f"upload{i}").name)[-100:] or f"upload{i}"
+        target = job_dir / f"{i:05d}_{name}"
+        target.write_bytes(await f.read())
+        if alt_texts and alt_texts[i].strip():
+            target.with_suffix(".txt").write_text(alt_texts[i].strip(), encoding="utf-8")
+    return len(files)
+
+
+@router.post("/{name}/ingest", status_code=status.HTTP_202_ACCEPTED, response_model=JobAccepted)
+async def ingest(name: str, request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> JobAccepted:
+    """Start an ingestion job; poll ``GET /v1/jobs/{job_id}`` for progress and per-item failures.
+
+    JSON: ``{"path": "<folder or manifest on the server>"}`` or ``{"source": {"kind": ..., "path": ...}}``.
+    Multipart: ``files`` parts (images) with optional ``alt_text`` fields, one per file, in order.
+    """
+    _check_writer(principal)
+    info = runtime.collections.get(principal, name)
+    content_type = request.headers.get("content-type", "")
+    limit = runtime.settings.limits.max_upload_bytes * runtime.settings.limits.max_request_files
+    length = int(request.headers.get("content-length") or 0)
+    if length > limit:
+        raise PayloadTooLarge(f"request body is {length:,} bytes, over the limit of {limit:,}")
+    if content_type.startswith("multipart/form-data"):
+        job_id = runtime.jobs.create(principal, info.name, {"kind": "upload"})
+        job_dir = upload_dir(runtime.settings.data_dir, job_id)
+        try:
+            count = await _save_uploads(request, runtime, job_dir)
+            _check_quota(runtime, principal, count)
+        except Exception as exc:
+            runtime.jobs.finish(job_id, "failed", message=getattr(exc, "message", str(exc)))
+            raise
+        source: dict[str, Any] = {"kind": "upload", "path": str(job_dir), "files": count}
+        runtime.jobs.set_source(job_id, source)
+    else:
+        try:
+            body = IngestRequest.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise InvalidInput(f"invalid ingest request: {exc.errors()[0]['msg']}") from None
+        source = _json_source(runtime, body)
+        _check_quota(runtime, principal, lambda: open_source(source).count())
+        job_id = runtime.jobs.create(principal, info.name, source)
+    runtime.queue.submit(job_id, info.store_name, source)  # the pipeline writes to the store's name
+    return JobAccepted(job_id=job_id, state="queued", collection=info.name)
+
+
+def _json_source(runtime: Runtime, body: IngestRequest) -> dict[str, Any]:
+    """The job's source spec from a JSON request, validated (path allowed and readable, URLs well-formed)."""
+    if body.source is not None and body.source.kind == "urls":
+        urls = body.source.urls or []
+        if not urls:
+            raise InvalidInput("source kind 'urls' needs a non-empty 'urls' list")
+        return {"kind": "urls", "urls": urls}
+    raw = body.path or (body.source.path if body.source else None)
+    if not raw:
+        raise InvalidInput(
+            "give 'path' (a folder, manifest or .tar shards on the server), source.urls, or upload files as multipart"
+        )
+    path = _check_path(runtime, raw)
+    kind = body.source.kind if body.source else ("webdataset" if is_webdataset(raw) else "path")
+    return {"kind": kind, "path": path}
+
+
+def _check_quota(runtime: Runtime, principal: Principal, incoming: int | Callable[[], int]) -> None:
+    """Refuse a job that would take the team past its points quota (only counted when it has one)."""
+    runtime.quotas.check_ingest(
+        principal.team, principal.team_name, lambda: runtime.collections.points_used(principal.team), incoming
+    )
+
+
+def _check_writer(principal: Principal) -> None:
+    if not principal.can_write():
+        raise Forbidden("ingesting needs the owner or editor role")

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from services.accounts.jobs import JobInfo
+from services.api.deps import PrincipalDep, RuntimeDep
+from services.api.schemas import ItemErrorOut, JobList, JobOut
+from services.core.errors import Forbidden, InvalidInput
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+def job_out(job: JobInfo) -> JobOut:
+    return JobOut(
+        job_id=job.job_id,
+        collection=job.collection,
+        state=job.state,  # type: ignore[arg-type]
+        total=job.total,
+        done=job.done,
+        failed=job.failed,
+        errors=[ItemErrorOut(item=e.item, reason=e.reason) for e in job.errors],
+        message=job.message,
+        source=job.source,
+        timings=job.timings,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+@router.get("/{job_id}", response_model=JobOut)
+def get_job(
+    job_id: str,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    max_errors: int = Query(1000, ge=0, le=10_000, description="How many item failures to return."),
+) -> JobOut:
+    """Progress of an ingestion job, with each failed item and its reason."""
+    return job_out(runtime.jobs.get(principal, job_id, max_errors=max_errors))
+
+
+@router.get("", response_model=JobList)
+def list_jobs(
+    runtime: RuntimeDep, principal: PrincipalDep, collection: str | None = None, limit: int = Query(100, ge=1, le=1000)
+) -> JobList:
+    return JobList(jobs=[job_out(j) for j in runtime.jobs.list_for(principal, collection, limit)])
+
+
+@router.delete("/{job_id}", response_model=JobOut)
+def cancel_job(job_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> JobOut:
+    """Cancel a queued or running job; items stored so far stay stored."""
+    return job_out(runtime.jobs.cancel(principal, job_id))
+
+
+@router.post("/{job_id}/resume", response_model=JobOut, status_code=202)
+def resume_job(job_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> JobOut:
+    """Continue a cancelled or failed job: items already stored are skipped, counters stay exact."""
+    if not principal.can_write():
+        raise Forbidden("resuming a job needs the owner or editor role")
+    job = runtime.jobs.get(principal, job_id, max_errors=0)
+    if not runtime.jobs.reopen(job_id):
+        raise InvalidInput(f"job {job_id} is {job.state}; only cancelled or failed jobs can be resumed")
+    runtime.queue.resume(job_id, str(job.source.get("store") or job.collection), job.source)
+    return job_out(runtime.jobs.get(principal, job_id))

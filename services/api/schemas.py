@@ -1,0 +1,92 @@
+"""Request and response models of the REST API (the public contract in docs/api.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CollectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64, examples=["shapes"])
+
+
+class CollectionOut(BaseModel):
+    name: str
+    points: int
+    model: str
+    dim: int
+    vectors: list[str] = ["image", "text"]
+    distance: str = "cosine"
+    created_at: dt.datetime
+
+
+class CollectionList(BaseModel):
+    collections: list[CollectionOut]
+
+
+class SourceSpec(BaseModel):
+    """``path``: a folder, a manifest, a ``.tar`` shard or a brace pattern of shards (``webdataset``).
+    ``urls`` (kind ``urls``): image URLs, each a string or ``{"url", "alt_text", ...extra payload}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["folder", "manifest", "path", "webdataset", "urls"] = "path"
+    path: str | None = None
+    urls: list[str | dict[str, Any]] | None = Field(None, max_length=100_000)
+
+
+class IngestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str | None = Field(None, description="A folder or a manifest (.csv/.jsonl/.parquet) on the server.")
+    source: SourceSpec | None = None
+
+
+class JobAccepted(BaseModel):
+    job_id: str
+    state: str
+    collection: str
+
+
+class ItemErrorOut(BaseModel):
+    item: str
+    reason: str
+
+
+class JobOut(BaseModel):
+    job_id: str
+    collection: str
+    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    total: int
+    done: int
+    failed: int
+    errors: list[ItemErrorOut]
+    message: str | None = None
+    source: dict[str, Any] = {}
+    timings: dict[str, Any] = {}
+    created_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+
+class JobList(BaseModel):
+    jobs: list[JobOut]
+
+
+class PointOut(BaseModel):
+    id: str
+    payload: dict[str, Any]
+    vectors: dict[str, list[float]] | None = None
+
+
+class EmbedRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    texts: list[str] | None = None
+    images: list[str] | None = Field(None, description="Base64-encoded image files.")
+
+
+class EmbedResponse(BaseModel):
+    model: str
+    dim: int
+    vectors: list[list[float]]

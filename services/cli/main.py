@@ -1,0 +1,233 @@
+"""The ``signifier`` command line: serve, ingest, search, collections, samples."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.cli.admin import app as admin_app
+from services.cli.admin import refuse_unprotected_bind
+from services.cli.worker import worker as worker_command
+from services.core.errors import SignifierError
+from services.core.settings import BUNDLED_MODEL, Settings
+
+app = typer.Typer(help="Signifier: meaning math over CLIP embeddings.", no_args_is_help=True, add_completion=False)
+collections_app = typer.Typer(help="List, create and delete collections.", no_args_is_help=True)
+samples_app = typer.Typer(help="Generate sample collections.", no_args_is_help=True)
+app.add_typer(collections_app, name="collections")
+app.add_typer(samples_app, name="samples")
+app.add_typer(admin_app, name="admin")
+app.command("worker")(worker_command)
+
+console = Console()
+err = Console(stderr=True)
+
+ApiOpt = Annotated[
+    str | None,
+    typer.Option("--api", envvar="SIGNIFIER_API", help="Talk to a running server (e.g. http://127.0.0.1:8000)."),
+]
+KeyOpt = Annotated[str | None, typer.Option("--key", envvar="SIGNIFIER_API_KEY", help="API key for --api.")]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default from settings: 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Serve the REST API and the web UI."""
+    import uvicorn
+
+    from services.api.app import create_app
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    refusal = refuse_unprotected_bind(settings, host)
+    if refusal:
+        raise _fail(refusal, code=2)
+    console.print(
+        f"Signifier on [bold]http://{host}:{port}[/] — UI at /, API docs at /docs "
+        f"(mode {settings.mode}, model {settings.model}, data {settings.data_dir.resolve()})"
+    )
+    try:
+        app_ = create_app(settings, advertise_url=f"http://{host}:{port}")
+        uvicorn.run(app_, host=host, port=port, log_level="info")
+    except SignifierError as exc:
+        raise _fail(exc.message) from None
+
+
+@app.command()
+def ingest(
+    path: Annotated[
+        Path, typer.Argument(help="A folder (name.txt alt-text), a manifest, or .tar shards ('s/{00000..00009}.tar').")
+    ],
+    collection: Annotated[str, typer.Option("--collection", "-c", help="Target collection (created if missing).")],
+    api: ApiOpt = None,
+    key: KeyOpt = None,
+    follow: Annotated[
+        bool, typer.Option("--follow/--no-follow", help="Show progress until the job ends, or return its id at once.")
+    ] = True,
+) -> None:
+    """Ingest a folder, manifest or WebDataset shards into a collection, with a progress bar."""
+    from services.cli.commands import ingest_http, ingest_local
+
+    try:
+        if api:
+            job = ingest_http(api, key, path, collection, follow)
+        else:
+            job = ingest_local(_settings(), path, collection, follow)
+    except SignifierError as exc:
+        raise _fail(exc.message) from None
+    if not follow:
+        console.print(f"queued: job {job['job_id']} ({job['state']}); follow it with GET /v1/jobs/{job['job_id']}")
+        return
+    style = "green" if job["failed"] == 0 and job["state"] == "done" else "yellow"
+    console.print(
+        f"[{style}]{job['state']}[/]: {job['done']} stored, {job['failed']} failed "
+        f"of {job['total']} in collection {collection!r} (job {job['job_id']})"
+    )
+    for e in job.get("errors", [])[:20]:
+        console.print(f"  [red]failed[/] {e['item']}: {e['reason']}")
+    if job["failed"] > 20:
+        console.print(f"  … and {job['failed'] - 20} more (see GET /v1/jobs/{job['job_id']})")
+    if job["state"] != "done":
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    expression: Annotated[str, typer.Argument(help='e.g. \'"a red circle" - "red" + "blue"\'')],
+    collection: Annotated[str, typer.Option("--collection", "-c")],
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 10,
+    vector: Annotated[str, typer.Option(help="image or text")] = "image",
+    explain: Annotated[bool, typer.Option(help="Show per-term contributions.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON response.")] = False,
+    api: ApiOpt = None,
+    key: KeyOpt = None,
+) -> None:
+    """Search a collection with an expression."""
+    from services.cli.commands import search_http, search_local
+
+    body = {"expression": expression, "vector": vector, "limit": limit, "explain": explain}
+    try:
+        res = search_http(api, key, collection, body) if api else search_local(_settings(), collection, body)
+    except SignifierError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(json.dumps(res, indent=2) + "\n")
+        return
+    _print_hits(res)
+
+
+def _print_hits(res: dict[str, Any]) -> None:
+    q = res["query"]
+    console.print(f"[bold]{q['expression']}[/]  (‖Σ wt‖ = {q['norm']:.3f}, over {q['vector']} vectors)")
+    table = Table(show_lines=False)
+    for col in ("#", "score", "id", "alt text", "source"):
+        table.add_column(col)
+    explain = bool(res["hits"] and "contributions" in res["hits"][0])
+    if explain:
+        table.add_column("contributions")
+    for i, h in enumerate(res["hits"], 1):
+        payload = h["payload"]
+        row = [str(i), f"{h['score']:.4f}", h["id"][:8], payload.get("alt_text", ""), payload.get("source", "")]
+        if explain:
+            row.append(", ".join(f"{k}: {v:+.3f}" for k, v in h["contributions"].items()))
+        table.add_row(*row)
+    console.print(table)
+
+
+@collections_app.command("list")
+def collections_list(api: ApiOpt = None, key: KeyOpt = None) -> None:
+    """List collections with their sizes."""
+    from services.cli.commands import call
+
+    try:
+        data = call(_settings(), api, key, "GET", "/v1/collections")
+    except SignifierError as exc:
+        raise _fail(exc.message) from None
+    table = Table()
+    for col in ("name", "points", "model", "created"):
+        table.add_column(col)
+    for c in data["collections"]:
+        table.add_row(c["name"], str(c["points"]), c["model"], str(c["created_at"])[:19])
+    console.print(table)
+
+
+@collections_app.command("create")
+def collections_create(name: str, api: ApiOpt = None, key: KeyOpt = None) -> None:
+    """Create an empty collection."""
+    from services.cli.commands import call
+
+    try:
+        call(_settings(), api, key, "POST", "/v1/collections", {"name": name})
+    except SignifierError as exc:
+        raise _fail(exc.message) from None
+    console.print(f"created collection {name!r}")
+
+
+@collections_app.command("delete")
+def collections_delete(
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    api: ApiOpt = None,
+    key: KeyOpt = None,
+) -> None:
+    """Delete a collection and all its points."""
+    from services.cli.commands import call
+
+    if not yes:
+        typer.confirm(f"Delete collection {name!r} and all its points?", abort=True)
+    try:
+        call(_settings(), api, key, "DELETE", f"/v1/collections/{name}")
+    except SignifierError as exc:
+        raise _fail(exc.message) from None
+    console.print(f"deleted collection {name!r}")
+
+
+@samples_app.command("shapes")
+def samples_shapes(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write into.")],
+    count: Annotated[int, typer.Option("--count", "-n", min=1, max=1_000_000)] = 500,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same images).")] = 0,
+) -> None:
+    """Write N images of the shapes world (PNG + alt-text sidecars + manifest.jsonl)."""
+    from rich.progress import Progress
+
+    from services.shapes.world import write_samples
+
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("rendering shapes", total=count)
+        write_samples(out, count, seed=seed, progress=lambda n: progress.update(task, completed=n))
+    console.print(
+        f"wrote {count} images to {out} (alt-text sidecars and manifest.jsonl); "
+        f"use SIGNIFIER_MODEL={BUNDLED_MODEL} to search them"
+    )
+
+
+if __name__ == "__main__":
+    app()

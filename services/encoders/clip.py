@@ -1,0 +1,161 @@
+"""The transformers CLIP encoder: any Hugging Face CLIP checkpoint or local path, shapes-clip included."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from services.core.errors import ModelLoadError
+from services.core.settings import BUNDLED_MODEL
+from services.core.types import Vector, l2_normalize
+from services.encoders.base import Encoder, PixelBatch
+from services.encoders.transforms import PreprocessConfig, preprocess
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MODEL_DIR = Path(__file__).resolve().parent.parent / "shapes" / "model"
+
+
+def resolve_model(model: str) -> str:
+    """A model id or path as ``from_pretrained`` takes it; ``shapes-clip`` names the bundled model."""
+    return str(BUNDLED_MODEL_DIR) if model == BUNDLED_MODEL else model
+
+
+def pick_device(device: str) -> str:
+    """``auto`` → ``cuda`` when a CUDA device is present, else ``cpu``."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _features(out: Any) -> Any:
+    # transformers 5 returns a model output whose pooler_output is the projected embedding;
+    # 4.x returned the tensor itself.
+    return out if hasattr(out, "shape") else out.pooler_output
+
+
+class ClipEncoder(Encoder):
+    """A CLIP-family model + tokenizer loaded with ``from_pretrained``; inference under ``torch.inference_mode``.
+
+    ``AutoModel`` resolves the class from the checkpoint's config: ``CLIPModel`` for OpenAI/HF CLIP
+    checkpoints, ``ShapesClipModel`` (registered by ``services.shapes.modeling``) for the bundled model.
+
+    Images are preprocessed by pure functions (``transforms.py``) using the checkpoint's own
+    ``preprocessor_config.json``. On CUDA, images run under fp16 autocast when ``half`` is set.
+    """
+
+    def __init__(self, model: str, device: str = "auto", half: bool = True) -> None:
+        super().__init__()
+        self.model_id = model
+        self.path = resolve_model(model)
+        self.device = pick_device(device)
+        self.half = half and self.device.startswith("cuda")
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._pre: PreprocessConfig | None = None
+
+    def _load(self) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        import services.shapes.modeling  # noqa: F401 - registers the bundled model's class with AutoModel
+
+        hf_logging.disable_progress_bar()
+
+        try:
+            model = AutoModel.from_pretrained(self.path)
+            tokenizer = AutoTokenizer.from_pretrained(self.path)
+            self._pre = self._load_preprocess_config()
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(
+                f"could not load model {self.model_id!r}: {str(exc).splitlines()[0]}. "
+                "Without network, the model must already be in the local Hugging Face cache or be a local "
+                f"path; SIGNIFIER_MODEL={BUNDLED_MODEL} uses the bundled offline model."
+            ) from exc
+        model.eval().to(self.device)
+        if self.device == "cpu":
+            torch.set_grad_enabled(False)
+        self._model, self._tokenizer = model, tokenizer
+        log.info("loaded model %s on %s (dim %d)", self.model_id, self.device, model.config.projection_dim)
+
+    def _load_preprocess_config(self) -> PreprocessConfig:
+        local = Path(self.path)
+        if local.is_dir():
+            return PreprocessConfig.from_model_dir(local)
+        from huggingface_hub import hf_hub_download
+
+        return PreprocessConfig.from_model_dir(Path(hf_hub_download(self.path, "preprocessor_config.json")).parent)
+
+    @property
+    def dim(self) -> int:
+        self.load()
+        return int(self._model.config.projection_dim)
+
+    @property
+    def logit_scale(self) -> float:
+        self.load()
+        return float(self._model.logit_scale.exp().item())
+
+    @property
+    def image_size(self) -> int:
+        self.load()
+        assert self._pre is not None
+        return self._pre.crop
+
+    @property
+    def context_length(self) -> int:
+        self.load()
+        return int(self._model.config.text_config.max_position_embeddings)
+
+    @property
+    def preprocess_config(self) -> PreprocessConfig:
+        self.load()
+        assert self._pre is not None
+        return self._pre
+
+    def preprocess(self, image: object) -> npt.NDArray[np.float32]:
+        from PIL import Image
+
+        assert isinstance(image, Image.Image)
+        return preprocess(image, self.preprocess_config)
+
+    def encode_pixels(self, pixels: PixelBatch) -> Vector:
+        import torch
+
+        self.load()
+        if len(pixels) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        x = torch.from_numpy(np.ascontiguousarray(pixels)).to(self.device)
+        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16, enabled=self.half):
+            feats = _features(self._model.get_image_features(pixel_values=x))
+        return l2_normalize(feats.float().cpu().numpy())
+
+    def encode_texts(self, texts: Sequence[str]) -> Vector:
+        import torch
+
+        self.load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        tok = self._tokenizer(
+            list(texts), padding=True, truncation=True, max_length=self.context_length, return_tensors="pt"
+        )
+        with torch.inference_mode():
+            feats = _features(
+                self._model.get_text_features(
+                    input_ids=tok["input_ids"].to(self.device),
+                    attention_mask=tok["attention_mask"].to(self.device),
+                )
+            )
+        return l2_normalize(feats.float().cpu().numpy())
+
+    def count_text_tokens(self, text: str) -> int:
+        self.load()
+        return len(self._tokenizer(text, truncation=False)["input_ids"])

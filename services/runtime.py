@@ -1,0 +1,77 @@
+"""The heavy collaborators of one process, built once: encoder, store, database, job queue.
+
+The API's lifespan and the CLI's in-process commands both build a ``Runtime``; tests hand in
+their own encoder or store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.accounts.admin import Accounts
+from services.accounts.collections import CollectionRegistry
+from services.accounts.db import init_db, make_engine
+from services.accounts.jobs import JobStore
+from services.accounts.quotas import Quotas
+from services.accounts.ratelimit import RateLimiter, build_rate_limiter
+from services.core.settings import Settings
+from services.encoders.base import Encoder
+from services.encoders.cache import TextEmbeddingCache
+from services.encoders.clip import ClipEncoder
+from services.vectorstore.base import VectorStore
+from services.vectorstore.factory import build_store
+from workers.pipeline.fetch import SafeFetcher
+from workers.pipeline.runner import IngestPipeline
+from workers.queue import JobQueue, build_queue
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    encoder: Encoder
+    store: VectorStore
+    sessions: sessionmaker[Session]
+    collections: CollectionRegistry
+    jobs: JobStore
+    text_cache: TextEmbeddingCache
+    pipeline: IngestPipeline
+    queue: JobQueue  # in-process, or Celery workers when SIGNIFIER_REDIS_URL is set
+    accounts: Accounts
+    quotas: Quotas
+    rate_limiter: RateLimiter
+
+    def close(self) -> None:
+        self.queue.shutdown()
+        self.store.close()
+        self.sessions.kw["bind"].dispose()
+
+
+def build_runtime(
+    settings: Settings,
+    encoder: Encoder | None = None,
+    store: VectorStore | None = None,
+    advertise_url: str | None = None,
+) -> Runtime:
+    """Build every heavy part once. ``advertise_url`` names this server in the embedded store's lock."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    encoder = encoder or ClipEncoder(settings.model, settings.device)
+    store = store or build_store(settings, advertise_url=advertise_url)
+    sessions = init_db(make_engine(settings.resolved_database_url))
+    jobs = JobStore(sessions, settings.ingest.max_errors_recorded)
+    pipeline = IngestPipeline(encoder, store, settings.ingest, settings.limits, fetch_url=SafeFetcher(settings.fetch))
+    return Runtime(
+        settings=settings,
+        encoder=encoder,
+        store=store,
+        sessions=sessions,
+        collections=CollectionRegistry(sessions, store, settings.quotas),
+        jobs=jobs,
+        text_cache=TextEmbeddingCache(settings.text_cache_size),
+        pipeline=pipeline,
+        queue=build_queue(settings, pipeline, jobs),
+        accounts=Accounts(sessions),
+        quotas=Quotas(sessions, settings.quotas),
+        rate_limiter=build_rate_limiter(settings.rate, settings.redis_url),
+    )

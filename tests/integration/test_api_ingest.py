@@ -1,0 +1,110 @@
+"""Ingestion through the real app: bad input is reported per item, nothing is lost, re-ingest is idempotent."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.integration
+
+
+def _wait(api, job_id: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    api.app.state.runtime.queue.wait(job_id, timeout=120)
+    return api.get(f"/v1/jobs/{job_id}").json()
+
+
+def _png(color: str, size: int = 64) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (size, size), color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture()
+def fresh(api):  # type: ignore[no-untyped-def]
+    """A new empty collection, deleted afterwards."""
+    name = "t" + str(abs(hash(object())))[:8]
+    assert api.post("/v1/collections", json={"name": name}).status_code == 201
+    yield name
+    api.delete(f"/v1/collections/{name}")
+
+
+def test_collection_lifecycle_and_errors(api) -> None:  # type: ignore[no-untyped-def]
+    r = api.post("/v1/collections", json={"name": "life"})
+    assert r.status_code == 201 and r.json()["points"] == 0 and r.json()["model"] == "shapes-clip"
+    assert api.post("/v1/collections", json={"name": "life"}).status_code == 409
+    assert "life" in [c["name"] for c in api.get("/v1/collections").json()["collections"]]
+    assert api.delete("/v1/collections/life").status_code == 204
+    assert api.get("/v1/collections/life").status_code == 404
+    assert api.delete("/v1/collections/life").status_code == 404
+    bad = api.post("/v1/collections", json={"name": "../etc"})
+    assert bad.status_code == 422 and "name" in bad.json()["detail"]["message"]
+
+
+def test_corrupt_files_are_recorded_per_item(api, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "good.png").write_bytes(_png("red"))
+    (tmp_path / "good.txt").write_text("a red square")
+    (tmp_path / "corrupt.png").write_bytes(_png("blue")[:50])
+    (tmp_path / "text.jpg").write_text("I am not a JPEG")
+    (tmp_path / "empty.webp").write_bytes(b"")
+    r = api.post(f"/v1/collections/{fresh}/ingest", json={"path": str(tmp_path)})
+    job = _wait(api, r.json()["job_id"])
+    assert (job["state"], job["total"], job["done"], job["failed"]) == ("done", 4, 1, 3)
+    reasons = {Path(e["item"]).name: e["reason"] for e in job["errors"]}
+    assert "truncated" in reasons["corrupt.png"]
+    assert "not an image" in reasons["text.jpg"]
+    assert reasons["empty.webp"] == "empty file"
+    assert api.get(f"/v1/collections/{fresh}").json()["points"] == 1
+
+
+def test_reingest_is_idempotent(api, fresh, shapes_samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for p in sorted(shapes_samples.glob("*.png"))[:12]:
+        shutil.copy(p, tmp_path / p.name)
+    for _ in range(2):
+        job = _wait(api, api.post(f"/v1/collections/{fresh}/ingest", json={"path": str(tmp_path)}).json()["job_id"])
+        assert job["done"] == 12
+    assert api.get(f"/v1/collections/{fresh}").json()["points"] == 12
+
+
+def test_bad_sources_are_refused_up_front(api, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = api.post(f"/v1/collections/{fresh}/ingest", json={"path": str(empty)})
+    assert r.status_code == 422 and "contains no images" in r.json()["detail"]["message"]
+    r = api.post(f"/v1/collections/{fresh}/ingest", json={"path": str(tmp_path / "missing")})
+    assert r.status_code == 422 and "not found" in r.json()["detail"]["message"]
+    (tmp_path / "m.csv").write_text("name,alt_text\nx,y\n")
+    r = api.post(f"/v1/collections/{fresh}/ingest", json={"path": str(tmp_path / "m.csv")})
+    assert r.status_code == 422 and "no image column" in r.json()["detail"]["message"]
+    r = api.post("/v1/collections/nope/ingest", json={"path": str(tmp_path)})
+    assert r.status_code == 404
+    r = api.post(f"/v1/collections/{fresh}/ingest", json={"bogus": 1})
+    assert r.status_code == 422
+
+
+def test_multipart_upload_with_alt_text(api, fresh) -> None:  # type: ignore[no-untyped-def]
+    files = [("files", ("a.png", _png("red"), "image/png")), ("files", ("b.png", b"garbage", "image/png"))]
+    r = api.post(f"/v1/collections/{fresh}/ingest", files=files, data={"alt_text": ["a red thing", "broken"]})
+    assert r.status_code == 202, r.text
+    job = _wait(api, r.json()["job_id"])
+    assert (job["done"], job["failed"]) == (1, 1)
+    hits = api.post(f"/v1/collections/{fresh}/search", json={"expression": '"red"'}).json()["hits"]
+    assert hits[0]["payload"]["alt_text"] == "a red thing"
+    r = api.post(f"/v1/collections/{fresh}/ingest", files=files, data={"alt_text": ["only one"]})
+    assert r.status_code == 422 and "alt_text" in r.json()["detail"]["message"]
+
+
+def test_empty_alt_text_stores_no_text_vector(api, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a.png").write_bytes(_png("green"))
+    (tmp_path / "b.png").write_bytes(_png("yellow"))
+    (tmp_path / "b.txt").write_text("yellow")
+    _wait(api, api.post(f"/v1/collections/{fresh}/ingest", json={"path": str(tmp_path)}).json()["job_id"])
+    hits = api.post(f"/v1/collections/{fresh}/search", json={"expression": '"green"', "vector": "text"}).json()
+    assert [h["payload"]["alt_text"] for h in hits["hits"]] == ["yellow"]
+    no_text = api.post(f"/v1/collections/{fresh}/search", json={"expression": '"green"'}).json()["hits"]
+    a = next(h for h in no_text if h["payload"]["alt_text"] == "")
+    r = api.post(f"/v1/collections/{fresh}/search", json={"expression": f"text({a['id']})"})
+    assert r.status_code == 422 and "without alt-text" in r.json()["detail"]["message"]

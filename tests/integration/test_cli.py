@@ -1,0 +1,47 @@
+"""The ``signifier`` command end to end, as a user runs it (subprocesses, the bundled model)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _run(args: list[str], data_dir: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SIGNIFIER_DATA_DIR": str(data_dir), "SIGNIFIER_MODEL": "shapes-clip", "COLUMNS": "200"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def test_samples_ingest_search_collections(tmp_path: Path) -> None:
+    samples, data = tmp_path / "samples", tmp_path / "data"
+    _run(["samples", "shapes", "--count", "120", "--out", str(samples), "--seed", "7"], data)
+    assert len(list(samples.glob("*.png"))) == 120 and (samples / "manifest.jsonl").is_file()
+    (samples / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    out = _run(["ingest", str(samples), "--collection", "shapes"], data)
+    assert "120 stored, 1 failed of 121" in out.stdout and "broken.png" in out.stdout
+    query = '"a red circle" - "red" + "blue"'
+    res = json.loads(_run(["search", query, "-c", "shapes", "-n", "10", "--json"], data).stdout)
+    blue = [h for h in res["hits"] if "blue" in h["payload"]["alt_text"]]
+    assert len(blue) >= 9
+    listing = _run(["collections", "list"], data).stdout
+    assert "shapes" in listing and "121" not in listing and "120" in listing
+
+
+def test_cli_errors_are_one_clear_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    bad = _run(["search", '"red" +', "-c", "nope"], data, check=False)
+    assert bad.returncode == 1 and "collection 'nope' does not exist" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    missing = _run(["ingest", str(tmp_path / "missing"), "-c", "x"], data, check=False)
+    assert missing.returncode == 1 and "path not found" in missing.stderr and "Traceback" not in missing.stderr
