@@ -12,6 +12,8 @@ import contextlib
 import fcntl
 import functools
 import logging
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +36,19 @@ class Base(DeclarativeBase):
     pass
 
 
+def _set_wal(cur: sqlite3.Cursor, attempts: int = 100) -> None:
+    """Switch to WAL. Switching needs a moment of exclusive access, and SQLite does not apply the busy
+    timeout to it: several processes opening a new database at once get "database is locked", so retry."""
+    for attempt in range(attempts):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL and a busy timeout so API threads and jobs can share it."""
     if url.startswith("sqlite"):
@@ -45,7 +60,7 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            _set_wal(cur)
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 

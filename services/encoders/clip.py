@@ -62,7 +62,6 @@ class ClipEncoder(Encoder):
         self._pre: PreprocessConfig | None = None
 
     def _load(self) -> None:
-        import torch
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -81,8 +80,6 @@ class ClipEncoder(Encoder):
                 f"path; SIGNIFIER_MODEL={BUNDLED_MODEL} uses the bundled offline model."
             ) from exc
         model.eval().to(self.device)
-        if self.device == "cpu":
-            torch.set_grad_enabled(False)
         self._model, self._tokenizer = model, tokenizer
         log.info("loaded model %s on %s (dim %d)", self.model_id, self.device, model.config.projection_dim)
 

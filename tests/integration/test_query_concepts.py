@@ -22,10 +22,17 @@ def test_save_use_list_replace_delete(api, encoder) -> None:  # type: ignore[no-
     assert saved["expression"] == 'axis("large", "small")'  # canonical form
     assert saved["model"] == encoder.model_id and saved["created_by"]
     assert saved["query"]["terms"][0]["kind"] == "axis"
-    # @big resolves to the same vector as its expression: same hits, same scores.
+    # @big stands for the unit vector of its expression: axis("large", "small") scaled by 1/‖large − small‖.
+    axis_norm = _search(api, 'axis("large", "small")')["query"]["terms"][0]["norm"]
+    assert 0.1 < axis_norm < 2
     via = _search(api, '@big + "a red shape"')
-    direct = _search(api, 'axis("large", "small") + "a red shape"')
-    assert [h["id"] for h in via["hits"]] == [h["id"] for h in direct["hits"]]
+    direct = _search(api, f'{1 / axis_norm!r}*axis("large", "small") + "a red shape"')
+    # Same scores, rank by rank; ids may swap only among hits whose scores tie (to float rounding).
+    assert [h["score"] for h in via["hits"]] == pytest.approx([h["score"] for h in direct["hits"]], abs=1e-5)
+    cutoff = via["hits"][-1]["score"] + 1e-4
+    assert {h["id"] for h in via["hits"] if h["score"] > cutoff} == {
+        h["id"] for h in direct["hits"] if h["score"] > cutoff
+    }
     assert share(via["hits"], size="large", color="red") >= 0.6
     assert via["query"]["terms"][0] == {"text": "@big", "kind": "concept", "weight": 1.0, "norm": pytest.approx(1.0)}
     # Concepts can use concepts; replacing one changes what uses it.
