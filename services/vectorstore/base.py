@@ -6,8 +6,9 @@ import json
 import re
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -187,3 +188,30 @@ def check_spec(spec: CollectionSpec) -> None:
         raise InvalidInput(f"vector size must be an integer in [1, 65536], got {spec.dim!r}")
     if not spec.vectors or len(set(spec.vectors)) != len(spec.vectors):
         raise InvalidInput(f"a collection needs distinct vector names, got {spec.vectors!r}")
+
+
+def vectors_from(raw: Any) -> dict[str, Vector]:
+    """Named vectors as either Qdrant client returns them (a dict of lists) → float32 arrays."""
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): np.asarray(v, dtype=np.float32) for k, v in raw.items()}
+
+
+def record_from(r: Any, with_vectors: bool) -> PointRecord:
+    """A Qdrant record (Edge or qdrant-client: ``id``, ``payload``, ``vector``) → ``PointRecord``."""
+    return PointRecord(
+        id=str(r.id), vectors=vectors_from(r.vector) if with_vectors else {}, payload=dict(r.payload or {})
+    )
+
+
+def hits_from(scored: Iterable[Any], with_vectors: bool) -> list[Hit]:
+    """Qdrant scored points (Edge or qdrant-client) → ``Hit``s, best first as given."""
+    return [
+        Hit(
+            id=str(p.id),
+            score=float(p.score),
+            payload=dict(p.payload or {}),
+            vectors=vectors_from(p.vector) if with_vectors else None,
+        )
+        for p in scored
+    ]

@@ -64,7 +64,9 @@ from services.vectorstore.base import (
     check_point_id,
     check_search,
     check_spec,
+    hits_from,
     parse_point_id,
+    record_from,
 )
 from services.vectorstore.filters import Condition, Filter, Scalar
 
@@ -290,7 +292,7 @@ class EmbeddedStore(VectorStore):
             if not wanted:
                 return []
             found = {str(r.id): r for r in shard.retrieve(list(dict.fromkeys(wanted)), True, with_vectors)}
-        return [_record(found[pid], with_vectors) for pid in wanted if pid in found]
+        return [record_from(found[pid], with_vectors) for pid in wanted if pid in found]
 
     def search(
         self,
@@ -314,15 +316,7 @@ class EmbeddedStore(VectorStore):
                 params=self._search_params,
             )
             scored = shard.query(request)
-        return [
-            Hit(
-                id=str(p.id),
-                score=float(p.score),
-                payload=dict(p.payload or {}),
-                vectors=_vectors(p.vector) if with_vectors else None,
-            )
-            for p in scored
-        ]
+        return hits_from(scored, with_vectors)
 
     def scroll(
         self, name: str, limit: int = 256, offset: str | None = None, with_vectors: bool = False
@@ -334,7 +328,7 @@ class EmbeddedStore(VectorStore):
             records, next_id = shard.scroll(
                 qe.ScrollRequest(offset=start, limit=limit, with_payload=True, with_vector=with_vectors)
             )
-        return [_record(r, with_vectors) for r in records], (None if next_id is None else str(next_id))
+        return [record_from(r, with_vectors) for r in records], (None if next_id is None else str(next_id))
 
     def delete_points(self, name: str, ids: Sequence[str]) -> None:
         with self._use(name) as (col, shard):
@@ -523,18 +517,6 @@ def _edge_value(key: str, value: Scalar) -> qe.FieldCondition | qe.Filter:
         # Qdrant matches only keywords, integers and booleans exactly; a float equals itself as a range.
         return qe.FieldCondition(key, range=qe.RangeFloat(gte=value, lte=value))
     return qe.FieldCondition(key, match=qe.MatchValue(value))
-
-
-def _vectors(raw: Any) -> dict[str, Vector]:
-    if not isinstance(raw, dict):
-        return {}
-    return {str(k): np.asarray(v, dtype=np.float32) for k, v in raw.items()}
-
-
-def _record(r: qe.Record, with_vectors: bool) -> PointRecord:
-    return PointRecord(
-        id=str(r.id), vectors=_vectors(r.vector) if with_vectors else {}, payload=dict(r.payload or {})
-    )
 
 
 @contextlib.contextmanager

@@ -11,10 +11,8 @@ import contextlib
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import httpx
-import numpy as np
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
@@ -41,7 +39,9 @@ from services.vectorstore.base import (
     check_point_id,
     check_search,
     check_spec,
+    hits_from,
     parse_point_id,
+    record_from,
 )
 from services.vectorstore.filters import Condition, Filter, Scalar
 
@@ -172,7 +172,7 @@ class ServerStore(VectorStore):
                 self._full(name), ids=list(dict.fromkeys(wanted)), with_payload=True, with_vectors=with_vectors
             )
         found = {str(r.id): r for r in records}
-        return [_record(found[pid], with_vectors) for pid in wanted if pid in found]
+        return [record_from(found[pid], with_vectors) for pid in wanted if pid in found]
 
     def search(
         self,
@@ -197,15 +197,7 @@ class ServerStore(VectorStore):
                 with_payload=True,
                 with_vectors=with_vectors,
             ).points
-        return [
-            Hit(
-                id=str(p.id),
-                score=float(p.score),
-                payload=dict(p.payload or {}),
-                vectors=_vectors(p.vector) if with_vectors else None,
-            )
-            for p in scored
-        ]
+        return hits_from(scored, with_vectors)
 
     def scroll(
         self, name: str, limit: int = 256, offset: str | None = None, with_vectors: bool = False
@@ -218,7 +210,7 @@ class ServerStore(VectorStore):
             records, next_id = self._client.scroll(
                 self._full(name), limit=limit, offset=start, with_payload=True, with_vectors=with_vectors
             )
-        return [_record(r, with_vectors) for r in records], (None if next_id is None else str(next_id))
+        return [record_from(r, with_vectors) for r in records], (None if next_id is None else str(next_id))
 
     def delete_points(self, name: str, ids: Sequence[str]) -> None:
         self._spec(name)
@@ -348,18 +340,6 @@ def _value(key: str, value: Scalar) -> models.FieldCondition:
         # Qdrant matches only keywords, integers and booleans exactly; a float equals itself as a range.
         return models.FieldCondition(key=key, range=models.Range(gte=value, lte=value))
     return models.FieldCondition(key=key, match=models.MatchValue(value=value))
-
-
-def _vectors(raw: Any) -> dict[str, Vector]:
-    if not isinstance(raw, dict):
-        return {}
-    return {str(k): np.asarray(v, dtype=np.float32) for k, v in raw.items()}
-
-
-def _record(r: models.Record, with_vectors: bool) -> PointRecord:
-    return PointRecord(
-        id=str(r.id), vectors=_vectors(r.vector) if with_vectors else {}, payload=dict(r.payload or {})
-    )
 
 
 def _detail(exc: UnexpectedResponse) -> str:
