@@ -102,14 +102,23 @@ class LocalJobQueue:
         continues one; stored items are skipped and counted batches are not counted again.
         """
         interrupted = []
-        for job_id, _, _ in self.jobs.unfinished():
-            message = f"interrupted: the process running it stopped; POST /v1/jobs/{job_id}/resume continues it"
+        for job_id, _, source in self.jobs.unfinished():
+            message = "interrupted: the process running it stopped; " + (
+                f"POST /v1/jobs/{job_id}/resume continues it"
+                if resumable(source)
+                else "start it again (only ingestion jobs can be resumed)"
+            )
             self.jobs.finish(job_id, "failed", message=message)
             interrupted.append(job_id)
         return interrupted
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def resumable(source: dict[str, Any]) -> bool:
+    """Only ingestion jobs resume through the pipeline; others (collection classify) are started again."""
+    return source.get("kind") != "classify"
 
 
 def remember_store(jobs: JobStore, job_id: str, collection: str, source: dict[str, Any]) -> dict[str, Any]:

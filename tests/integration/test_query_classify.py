@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from services.accounts.principal import LOCAL_OWNER
 from services.shapes.world import COLORS
 from tests.integration.query_helpers import b64, mini_collection, ok, png, share, wait_job  # noqa: F401
 
@@ -91,6 +92,16 @@ def test_classify_job_refusals(api, mini) -> None:  # type: ignore[no-untyped-de
     assert r.status_code == 422 and "label set" in r.json()["detail"]["message"]
     r = api.post("/v1/collections/nope/classify", json={"set": "x", "labels": ["a", "b"]})
     assert r.status_code == 404
+
+
+def test_a_failed_classify_job_is_not_resumed_as_an_ingest(api, mini) -> None:  # type: ignore[no-untyped-def]
+    runtime = api.app.state.runtime
+    info = runtime.collections.get(LOCAL_OWNER, mini)
+    job_id = runtime.jobs.create(LOCAL_OWNER, info.name, {"kind": "classify", "set": "color", "store": info.store_name})
+    runtime.jobs.finish(job_id, "failed", message="interrupted")
+    r = api.post(f"/v1/jobs/{job_id}/resume")
+    assert r.status_code == 422 and "only ingestion jobs can be resumed" in r.json()["detail"]["message"]
+    assert api.get(f"/v1/jobs/{job_id}").json()["state"] == "failed"
 
 
 def test_similarity_matrix_rows_and_contrasts(api) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from services.accounts.jobs import JobInfo
 from services.api.deps import PrincipalDep, RuntimeDep
 from services.api.schemas import ItemErrorOut, JobList, JobOut
 from services.core.errors import Forbidden, InvalidInput
+from workers.local import resumable
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -58,6 +59,8 @@ def resume_job(job_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> Job
     if not principal.can_write():
         raise Forbidden("resuming a job needs the owner or editor role")
     job = runtime.jobs.get(principal, job_id, max_errors=0)
+    if not resumable(job.source):
+        raise InvalidInput(f"job {job_id} is a {job.source.get('kind')} job; only ingestion jobs can be resumed")
     if not runtime.jobs.reopen(job_id):
         raise InvalidInput(f"job {job_id} is {job.state}; only cancelled or failed jobs can be resumed")
     runtime.queue.resume(job_id, str(job.source.get("store") or job.collection), job.source)
