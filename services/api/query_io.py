@@ -69,7 +69,8 @@ def encode_uploads(runtime: Runtime, uploads: list[str] | None) -> Vector | None
         return None
     limits = runtime.settings.limits
     check_image_count(len(uploads), limits, "uploads")
-    images = [decode_base64_image(u, limits, f"uploads[{i}]") for i, u in enumerate(uploads)]
+    side = runtime.encoder.decode_side
+    images = [decode_base64_image(u, limits, f"uploads[{i}]", side) for i, u in enumerate(uploads)]
     return runtime.encoder.encode_images(images)
 
 
@@ -107,7 +108,7 @@ async def read_multipart(request: Request, runtime: Runtime) -> tuple[dict[str, 
         if len(data) > limits.max_upload_bytes:
             raise PayloadTooLarge(f"upload {i} ({f.filename!r}) is over the limit of {limits.max_upload_bytes:,} bytes")
         try:
-            images.append(decode_image(data, limits.max_image_pixels).image)
+            images.append(decode_image(data, limits.max_image_pixels, runtime.encoder.decode_side).image)
         except ImageError as exc:
             raise ImageError(f"upload {i} ({f.filename!r}): {exc.message}") from None
     return fields, images
@@ -171,7 +172,7 @@ def image_inputs(
     refs: dict[str, list[tuple[int, PointRef]]] = {}
     for i, item in enumerate(items):
         if isinstance(item, str):
-            pending_uploads.append((i, decode_base64_image(item, limits, f"images[{i}]")))
+            pending_uploads.append((i, decode_base64_image(item, limits, f"images[{i}]", runtime.encoder.decode_side)))
             labels.append(f"upload {i}")
         else:
             name = item.collection or default_collection

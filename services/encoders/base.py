@@ -74,6 +74,13 @@ class Encoder(ABC):
             return np.zeros((0, self.dim), dtype=np.float32)
         return self.encode_pixels(np.stack([self.preprocess(im) for im in images]))
 
+    @property
+    def decode_side(self) -> int | None:
+        """Shortest side worth decoding a JPEG at for this model (``decode_image``'s ``draft_side``);
+        None decodes at full size. Ingestion and query uploads pass the same value, so the same bytes
+        give the same vector either way."""
+        return None
+
     def count_text_tokens(self, text: str) -> int:
         """Tokens the text takes, specials included (used to flag truncated alt-text)."""
         return 0

@@ -47,8 +47,13 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
+def decode_image(data: bytes, max_pixels: int, draft_side: int | None = None) -> DecodedImage:
     """Decode image bytes (first frame of animations) into an RGB-ready PIL image.
+
+    ``draft_side``: a JPEG is decoded at the smallest DCT scale (1/2, 1/4, 1/8) that keeps both sides
+    at least this long — several times less work for a web-sized photo bound for a 224 px model (the
+    encoder's ``decode_side``). ``width``/``height`` stay the original size. The whole file is still
+    read, so truncation is still caught.
 
     Raises ``ImageError`` with a precise reason for empty, non-image, truncated or oversized input.
     """
@@ -66,6 +71,8 @@ def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
                 )
             fmt = img.format
             img.seek(0)  # GIF/WebP animations: the first frame
+            if draft_side and fmt == "JPEG":
+                img.draft("RGB", (draft_side, draft_side))
             img.load()
     except ImageError:
         raise

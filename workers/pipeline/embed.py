@@ -20,17 +20,23 @@ class EmbeddedBatch:
 
 
 def embed_batch(encoder: Encoder, items: list[PreparedItem]) -> EmbeddedBatch:
-    """Encode a batch. Empty alt-text gets no text vector (not the embedding of an empty string)."""
+    """Encode a batch. Empty alt-text gets no text vector (not the embedding of an empty string).
+
+    Alt-texts repeated within the batch ("image", "photo", product-feed boilerplate: common in scraped
+    data) are encoded once.
+    """
     image_vectors = encoder.encode_pixels(np.stack([it.pixels for it in items]))
-    with_text = [i for i, it in enumerate(items) if (it.item.alt_text or "").strip()]
-    texts = [(items[i].item.alt_text or "").strip() for i in with_text]
+    texts = {i: (it.item.alt_text or "").strip() for i, it in enumerate(items)}
+    unique = list(dict.fromkeys(t for t in texts.values() if t))
     text_vectors: dict[int, Vector] = {}
     truncated: set[int] = set()
-    if texts:
-        vecs = encoder.encode_texts(texts)
+    if unique:
         limit = encoder.context_length
-        for i, text, vec in zip(with_text, texts, vecs, strict=True):
-            text_vectors[i] = vec
-            if encoder.count_text_tokens(text) > limit:
-                truncated.add(i)
+        by_text = dict(zip(unique, encoder.encode_texts(unique), strict=True))
+        too_long = {t for t in unique if encoder.count_text_tokens(t) > limit}
+        for i, text in texts.items():
+            if text:
+                text_vectors[i] = by_text[text]
+                if text in too_long:
+                    truncated.add(i)
     return EmbeddedBatch(items, image_vectors, text_vectors, truncated)

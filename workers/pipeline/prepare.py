@@ -31,12 +31,16 @@ def load_bytes(item: SourceItem, limits: Limits, fetch_url: FetchUrl = _no_urls)
 
 
 def prepare(
-    item: SourceItem, preprocess: Preprocess, limits: Limits, fetch_url: FetchUrl = _no_urls
+    item: SourceItem,
+    preprocess: Preprocess,
+    limits: Limits,
+    fetch_url: FetchUrl = _no_urls,
+    draft_side: int | None = None,
 ) -> PreparedItem | FailedItem:
     """Load, decode and preprocess one item; any problem becomes a ``FailedItem`` with its reason."""
     try:
         data = load_bytes(item, limits, fetch_url)
-        decoded = decode_image(data, limits.max_image_pixels)
+        decoded = decode_image(data, limits.max_image_pixels, draft_side)
         pixels = preprocess(decoded.image)
     except SignifierError as exc:
         return FailedItem(item.source, exc.message)

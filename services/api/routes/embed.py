@@ -14,7 +14,7 @@ from workers.pipeline.decode import decode_image
 router = APIRouter(prefix="/v1", tags=["embed"])
 
 
-def decode_base64_image(data: str, limits: Limits, label: str = "image") -> object:
+def decode_base64_image(data: str, limits: Limits, label: str = "image", draft_side: int | None = None) -> object:
     """A PIL image from base64 (a ``data:`` URL prefix is allowed), with size and bomb guards."""
     if data.startswith("data:"):
         data = data.partition(",")[2]
@@ -25,7 +25,7 @@ def decode_base64_image(data: str, limits: Limits, label: str = "image") -> obje
     except (binascii.Error, ValueError):
         raise InvalidInput(f"{label} is not valid base64") from None
     try:
-        return decode_image(raw, limits.max_image_pixels).image
+        return decode_image(raw, limits.max_image_pixels, draft_side).image
     except ImageError as exc:
         raise ImageError(f"{label}: {exc.message}") from None
 
@@ -45,6 +45,8 @@ def embed(body: EmbedRequest, runtime: RuntimeDep, principal: PrincipalDep) -> E
             raise InvalidInput("texts must not be empty")
         vectors = runtime.text_cache.get_many(body.texts, enc.encode_texts)
     else:
-        images = [decode_base64_image(b, limits, f"images[{i}]") for i, b in enumerate(body.images or [])]
+        images = [
+            decode_base64_image(b, limits, f"images[{i}]", enc.decode_side) for i, b in enumerate(body.images or [])
+        ]
         vectors = enc.encode_images(images)
     return EmbedResponse(model=enc.model_id, dim=enc.dim, vectors=vectors.tolist())

@@ -77,3 +77,29 @@ def test_read_file_limits(tmp_path):
 
 def test_content_hash_is_stable():
     assert content_hash(b"abc") == content_hash(b"abc") != content_hash(b"abd")
+
+
+def _jpeg(w: int, h: int) -> bytes:
+    buf = io.BytesIO()
+    Image.effect_noise((w, h), 40).convert("RGB").save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_draft_decodes_a_large_jpeg_at_a_reduced_scale_and_reports_its_real_size():
+    d = decode_image(_jpeg(1024, 768), max_pixels=10_000_000, draft_side=128)
+    assert (d.width, d.height) == (1024, 768)  # what the payload records
+    assert d.image.size == (256, 192)  # 1/4 scale: the largest that keeps both sides >= 128
+    assert min(d.image.size) >= 128
+    full = decode_image(_jpeg(1024, 768), max_pixels=10_000_000)
+    assert full.image.size == (1024, 768)
+
+
+def test_draft_leaves_small_jpegs_and_other_formats_at_full_size():
+    assert decode_image(_jpeg(200, 150), max_pixels=10_000_000, draft_side=128).image.size == (200, 150)
+    assert decode_image(_png(640, 480), max_pixels=10_000_000, draft_side=128).image.size == (640, 480)
+
+
+def test_draft_still_refuses_a_truncated_jpeg():
+    data = _jpeg(1024, 768)
+    with pytest.raises(ImageError, match="truncated"):
+        decode_image(data[: len(data) // 2], max_pixels=10_000_000, draft_side=128)

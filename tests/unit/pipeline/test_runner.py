@@ -111,3 +111,31 @@ def test_cancellation_stops_between_batches():
     store = MemoryStore()
     result = _pipeline(store, batch_size=4).run("c", items, Recorder(cancel_after=2))
     assert result.cancelled and result.done == 8 and len(store.points) == 8
+
+
+def test_repeated_alt_text_is_encoded_once_per_batch_and_flagged_per_item():
+    from workers.pipeline.embed import embed_batch
+    from workers.pipeline.items import PreparedItem
+
+    class Counting(FakeEncoder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[list[str]] = []
+
+        def encode_texts(self, texts):
+            self.seen.append(list(texts))
+            return super().encode_texts(texts)
+
+    enc = Counting()
+    texts = ["photo", "a very long caption indeed", "photo", "", "a very long caption indeed", "  photo "]
+    pixels = np.zeros((3, 4, 4), np.float32)
+    items = [
+        PreparedItem(SourceItem(f"s{i}", "bytes", alt_text=t, data=b"x"), f"h{i}", pixels, 4, 4)
+        for i, t in enumerate(texts)
+    ]
+    out = embed_batch(enc, items)
+    assert enc.seen == [["photo", "a very long caption indeed"]]
+    assert sorted(out.text_vectors) == [0, 1, 2, 4, 5]  # the empty alt-text has none
+    np.testing.assert_array_equal(out.text_vectors[0], out.text_vectors[5])
+    assert not np.allclose(out.text_vectors[0], out.text_vectors[1])
+    assert out.truncated == {1, 4}  # 5 words + 2 specials > context 5, on both items that carry it

@@ -1,0 +1,56 @@
+"""The encoder's inference rewrites (folded batch norms, NHWC, CPU chunks, JPEG drafts) keep shapes-clip's answers."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from services.core.types import l2_normalize
+from services.shapes.world import COLORS, random_spec, render
+from workers.pipeline.decode import decode_image
+
+
+@pytest.fixture(scope="module")
+def images() -> list[Image.Image]:
+    rng = random.Random(99)
+    return [render(random_spec(rng), rng) for _ in range(37)]  # 37: crosses CPU chunk boundaries
+
+
+def _plain_model(path: str):  # type: ignore[no-untyped-def]
+    from transformers import AutoModel
+
+    import services.shapes.modeling  # noqa: F401
+
+    return AutoModel.from_pretrained(path).eval()
+
+
+def test_encoder_matches_the_checkpoint_loaded_as_is(encoder, images):  # type: ignore[no-untyped-def]
+    pixels = np.stack([encoder.preprocess(im) for im in images])
+    with torch.inference_mode():
+        out = _plain_model(encoder.path).get_image_features(pixel_values=torch.from_numpy(pixels))
+    reference = l2_normalize((out if hasattr(out, "shape") else out.pooler_output).numpy())
+    batched = encoder.encode_pixels(pixels)
+    one_by_one = np.concatenate([encoder.encode_pixels(pixels[i : i + 1]) for i in range(len(pixels))])
+    np.testing.assert_allclose(batched, reference, atol=2e-5)
+    np.testing.assert_allclose(one_by_one, batched, atol=2e-5)
+
+
+def test_a_drafted_jpeg_means_what_the_full_decode_means(encoder, images):  # type: ignore[no-untyped-def]
+    full, drafted = [], []
+    for im in images[:12]:
+        buf = io.BytesIO()
+        im.resize((512, 512), Image.Resampling.BICUBIC).save(buf, format="JPEG", quality=90)
+        d = decode_image(buf.getvalue(), 10_000_000, draft_side=encoder.decode_side)
+        assert d.image.size == (128, 128) and (d.width, d.height) == (512, 512)
+        drafted.append(d.image)
+        full.append(decode_image(buf.getvalue(), 10_000_000).image)
+    a, b = encoder.encode_images(full), encoder.encode_images(drafted)
+    cosine = (a * b).sum(axis=1)
+    assert cosine.min() > 0.98, cosine
+    t = encoder.encode_texts(list(COLORS))
+    np.testing.assert_array_equal((a @ t.T).argmax(axis=1), (b @ t.T).argmax(axis=1))
