@@ -7,6 +7,8 @@ Delivery settings that make jobs survive crashes:
 - ``worker_prefetch_multiplier=1``: a worker holds one message per process, not a backlog that dies with it.
 - A vanished worker's unacknowledged messages come back after ``visibility_timeout_s`` (Redis); the
   API's sweeper resends silent chunks sooner, and also those a restarted Redis forgot.
+- An acknowledgement that fails because Redis is down (restart, failover) must not stop the worker:
+  kombu would keep the finished message's prefetch slot forever; ``workers.broker`` fixes that.
 
 Tasks are thin (``workers/tasks.py``); the model is loaded once per worker process in
 ``worker_process_init`` (prefork) or on the first task (solo pool).
@@ -26,6 +28,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from services.core.errors import InvalidInput
 from services.core.settings import Settings, get_settings
 from services.encoders.base import Encoder
+from workers import broker
 from workers.backends import ApiBackend, DirectBackend, WorkerBackend
 from workers.pipeline.fetch import SafeFetcher
 from workers.pipeline.runner import IngestPipeline
@@ -40,6 +43,7 @@ def make_celery(settings: Settings) -> Celery:
     """A Celery app on ``settings.redis_url`` with the crash-safe delivery settings above."""
     if not settings.redis_url:
         raise InvalidInput("Celery needs a broker: set SIGNIFIER_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+    broker.install()  # a failed ack after a Redis restart would otherwise leave the worker idle for good
     app = Celery("signifier", broker=settings.redis_url, include=["workers.tasks"])
     w = settings.workers
     app.conf.update(
@@ -53,6 +57,10 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options={"visibility_timeout": w.visibility_timeout_s},
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,  # keep reconnecting while Redis restarts
+        # Celery 6's default would be True: on a broker connection loss, kill the running tasks (and with
+        # them the pool process and its loaded model) to have them redelivered. Chunks are idempotent and
+        # the sweeper resends what Redis forgot, so let them finish (their ack may fail: workers.broker).
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         task_publish_retry=True,
         task_publish_retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2},
         worker_hijack_root_logger=False,
