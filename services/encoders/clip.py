@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,10 @@ class ClipEncoder(Encoder):
         self._tokenizer: Any = None
         self._pre: PreprocessConfig | None = None
         self._channels_last = False
+        # A fast tokenizer is one Rust object whose padding/truncation settings each call sets: two
+        # threads calling it with different settings (a search request's texts, an ingest's token count)
+        # can see each other's and fail or mis-tokenise. Calls take this lock; they are microseconds.
+        self._tokenizer_lock = threading.Lock()
 
     def _load(self) -> None:
         import torch
@@ -170,9 +175,10 @@ class ClipEncoder(Encoder):
         self.load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        tok = self._tokenizer(
-            list(texts), padding=True, truncation=True, max_length=self.context_length, return_tensors="pt"
-        )
+        with self._tokenizer_lock:
+            tok = self._tokenizer(
+                list(texts), padding=True, truncation=True, max_length=self.context_length, return_tensors="pt"
+            )
         with torch.inference_mode():
             feats = _features(
                 self._model.get_text_features(
@@ -184,4 +190,5 @@ class ClipEncoder(Encoder):
 
     def count_text_tokens(self, text: str) -> int:
         self.load()
-        return len(self._tokenizer(text, truncation=False)["input_ids"])
+        with self._tokenizer_lock:
+            return len(self._tokenizer(text, truncation=False)["input_ids"])

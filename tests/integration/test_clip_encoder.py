@@ -54,3 +54,41 @@ def test_a_drafted_jpeg_means_what_the_full_decode_means(encoder, images):  # ty
     assert cosine.min() > 0.98, cosine
     t = encoder.encode_texts(list(COLORS))
     np.testing.assert_array_equal((a @ t.T).argmax(axis=1), (b @ t.T).argmax(axis=1))
+
+
+def test_the_tokenizer_is_safe_to_share_between_threads(encoder):  # type: ignore[no-untyped-def]
+    """Search requests and ingestion call one encoder from several threads, with different tokenizer settings."""
+    import sys
+    import threading
+
+    texts = ["a red circle", "blue", "a small green star in the snow"]
+    long_text = " ".join(["a large red circle in the forest"] * 4)  # over shapes-clip's 16-token context
+    want_vectors, want_count = encoder.encode_texts(texts), encoder.count_text_tokens(long_text)
+    errors: list[str] = []
+
+    def count() -> None:
+        for _ in range(2000):
+            if encoder.count_text_tokens(long_text) != want_count:
+                errors.append("wrong token count")
+
+    def encode() -> None:
+        for _ in range(200):
+            try:
+                got = encoder.encode_texts(texts)
+            except Exception as exc:
+                errors.append(repr(exc))
+            else:
+                if not np.allclose(got, want_vectors, atol=1e-5):
+                    errors.append("different vectors")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: makes a race show up
+    try:
+        threads = [threading.Thread(target=f) for f in (count, encode, count, encode)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []

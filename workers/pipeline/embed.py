@@ -1,4 +1,4 @@
-"""The embed stage: one forward pass per batch for images, one for their alt-texts."""
+"""The embed stage: one forward pass per batch for images, one for their alt-texts (which can run in two threads)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,23 @@ class EmbeddedBatch:
 
 
 def embed_batch(encoder: Encoder, items: list[PreparedItem]) -> EmbeddedBatch:
-    """Encode a batch. Empty alt-text gets no text vector (not the embedding of an empty string).
+    """Encode a batch: its images, then its alt-texts (``embed_texts``)."""
+    image_vectors = embed_images(encoder, items)
+    text_vectors, truncated = embed_texts(encoder, items)
+    return EmbeddedBatch(items, image_vectors, text_vectors, truncated)
 
-    Alt-texts repeated within the batch ("image", "photo", product-feed boilerplate: common in scraped
-    data) are encoded once.
+
+def embed_images(encoder: Encoder, items: list[PreparedItem]) -> Vector:
+    """(n, d) unit image vectors of a batch, one forward pass."""
+    return encoder.encode_pixels(np.stack([it.pixels for it in items]))
+
+
+def embed_texts(encoder: Encoder, items: list[PreparedItem]) -> tuple[dict[int, Vector], set[int]]:
+    """Alt-text vectors by batch index, and the indices whose alt-text was truncated.
+
+    Empty alt-text gets no text vector (not the embedding of an empty string). Alt-texts repeated within
+    the batch ("image", "photo", product-feed boilerplate: common in scraped data) are encoded once.
     """
-    image_vectors = encoder.encode_pixels(np.stack([it.pixels for it in items]))
     texts = {i: (it.item.alt_text or "").strip() for i, it in enumerate(items)}
     unique = list(dict.fromkeys(t for t in texts.values() if t))
     text_vectors: dict[int, Vector] = {}
@@ -39,4 +50,4 @@ def embed_batch(encoder: Encoder, items: list[PreparedItem]) -> EmbeddedBatch:
                 text_vectors[i] = by_text[text]
                 if text in too_long:
                     truncated.add(i)
-    return EmbeddedBatch(items, image_vectors, text_vectors, truncated)
+    return text_vectors, truncated

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from services.core.metrics import INGEST_ITEMS, INGEST_STAGE_SECONDS
 from services.core.settings import IngestSettings, Limits
+from services.core.types import Vector
 from services.encoders.base import Encoder
-from workers.pipeline.embed import EmbeddedBatch, embed_batch
+from workers.pipeline.embed import EmbeddedBatch, embed_images, embed_texts
 from workers.pipeline.ids import point_id
 from workers.pipeline.items import FailedItem, PreparedItem, SourceItem
 from workers.pipeline.prepare import FetchUrl, _no_urls, prepare
 from workers.pipeline.writer import PointWriter, build_points, write_points
+
+_T = TypeVar("_T")
 
 
 class Reporter(Protocol):
@@ -89,8 +92,8 @@ class IngestPipeline:
 
         Three overlapping stages: decode threads run ahead of the current batch; one batch is in the
         model (an embed thread) while this thread stores and reports the one before it, in stream
-        order (one writer, batch numbers in order). A second embed thread was measured to gain nothing
-        on CPU (the cores are already busy) and nothing is gained on one GPU.
+        order (one writer, batch numbers in order), encoding that batch's alt-texts first while the
+        model thread works on images.
         """
         self.encoder.load()
         result = IngestResult()
@@ -149,8 +152,8 @@ class IngestPipeline:
                 # (a batch is stored and counted, or neither); a resume embeds them again.
                 _cancel(pending)
                 for flight in embedding:
-                    if flight.embedded is not None:
-                        flight.embedded.cancel()
+                    if flight.images is not None:
+                        flight.images.cancel()
         return result
 
     def _submit(self, collection: str, batch: _Batch, embedder: ThreadPoolExecutor, result: IngestResult) -> _InFlight:
@@ -163,15 +166,19 @@ class IngestPipeline:
             todo = [it for it, pid in zip(todo, ids, strict=True) if pid not in stored]
             result.skipped += len(batch.items) - len(todo)
         lookup_s = time.perf_counter() - t0
-        return _InFlight(batch, embedder.submit(_embed_timed, self.encoder, todo) if todo else None, lookup_s)
+        images = embedder.submit(_timed, embed_images, self.encoder, todo) if todo else None
+        return _InFlight(batch, todo, images, lookup_s)
 
     def _finish(self, collection: str, flight: _InFlight, reporter: Reporter, result: IngestResult) -> None:
-        """Wait for one batch's vectors, store them, report the batch."""
+        """Embed the batch's alt-texts here while its images are in the model, then store and report it."""
         batch = flight.batch
         embed_s = 0.0
         upsert_s = flight.lookup_seconds
-        if flight.embedded is not None:
-            embedded, embed_s = flight.embedded.result()
+        if flight.images is not None:
+            (text_vectors, truncated), text_s = _timed(embed_texts, self.encoder, flight.todo)
+            image_vectors, image_s = flight.images.result()
+            embedded = EmbeddedBatch(flight.todo, image_vectors, text_vectors, truncated)
+            embed_s = image_s + text_s
             t0 = time.perf_counter()
             write_points(self.store, collection, build_points(collection, embedded), self.ingest.upsert_batch)
             upsert_s += time.perf_counter() - t0
@@ -192,13 +199,14 @@ class IngestPipeline:
 @dataclass
 class _InFlight:
     batch: _Batch
-    embedded: Future[tuple[EmbeddedBatch, float]] | None  # None: nothing left to embed (all stored already)
+    todo: list[PreparedItem]  # the batch's items not stored yet
+    images: Future[tuple[Vector, float]] | None  # their image vectors; None: nothing to embed
     lookup_seconds: float
 
 
-def _embed_timed(encoder: Encoder, items: list[PreparedItem]) -> tuple[EmbeddedBatch, float]:
+def _timed(fn: Callable[..., _T], *args: Any) -> tuple[_T, float]:
     t0 = time.perf_counter()
-    out = embed_batch(encoder, items)
+    out = fn(*args)
     return out, time.perf_counter() - t0
 
 
