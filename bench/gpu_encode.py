@@ -60,7 +60,7 @@ def bench_decode(n: int, threads: int) -> dict[str, float]:
     cfg = PreprocessConfig()
 
     def one(i: int) -> int:
-        img = decode_image(blobs[i % len(blobs)], 64_000_000).image
+        img = decode_image(blobs[i % len(blobs)], 64_000_000, draft_side=2 * cfg.resize).image  # as the encoder does
         return int(preprocess(img, cfg).shape[0])
 
     with ThreadPoolExecutor(threads) as pool:
