@@ -108,3 +108,28 @@ def test_empty_alt_text_stores_no_text_vector(api, fresh, tmp_path: Path) -> Non
     a = next(h for h in no_text if h["payload"]["alt_text"] == "")
     r = api.post(f"/v1/collections/{fresh}/search", json={"expression": f"text({a['id']})"})
     assert r.status_code == 422 and "without alt-text" in r.json()["detail"]["message"]
+
+
+def test_an_ingested_jpeg_uploaded_again_scores_one(api, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Ingestion and query uploads decode a large JPEG the same (reduced-scale) way: same bytes, same vector."""
+    import base64
+    import random
+
+    from services.shapes.world import random_spec, render
+
+    rng = random.Random(5)
+    photos = []
+    for i in range(4):
+        buf = io.BytesIO()
+        render(random_spec(rng), rng).resize((512, 384), Image.Resampling.BICUBIC).save(buf, format="JPEG")
+        (tmp_path / f"p{i}.jpg").write_bytes(buf.getvalue())
+        photos.append(buf.getvalue())
+    job = _wait(api, api.post(f"/v1/collections/{fresh}/ingest", json={"path": str(tmp_path)}).json()["job_id"])
+    assert (job["done"], job["failed"]) == (4, 0)
+    for i, data in enumerate(photos):
+        body = {"expression": "upload(0)", "uploads": [base64.b64encode(data).decode()], "limit": 4}
+        hits = api.post(f"/v1/collections/{fresh}/search", json=body).json()["hits"]
+        assert hits[0]["payload"]["source"].endswith(f"p{i}.jpg")
+        assert hits[0]["payload"]["width"] == 512 and hits[0]["payload"]["height"] == 384  # the real size
+        assert hits[0]["score"] == pytest.approx(1.0, abs=1e-5)
+        assert hits[1]["score"] < 0.9999
