@@ -19,13 +19,6 @@ class EmbeddedBatch:
     truncated: set[int]  # batch indices whose alt-text exceeded the model's context
 
 
-def embed_batch(encoder: Encoder, items: list[PreparedItem]) -> EmbeddedBatch:
-    """Encode a batch: its images, then its alt-texts (``embed_texts``)."""
-    image_vectors = embed_images(encoder, items)
-    text_vectors, truncated = embed_texts(encoder, items)
-    return EmbeddedBatch(items, image_vectors, text_vectors, truncated)
-
-
 def embed_images(encoder: Encoder, items: list[PreparedItem]) -> Vector:
     """(n, d) unit image vectors of a batch, one forward pass."""
     return encoder.encode_pixels(np.stack([it.pixels for it in items]))

@@ -114,7 +114,7 @@ def test_cancellation_stops_between_batches():
 
 
 def test_repeated_alt_text_is_encoded_once_per_batch_and_flagged_per_item():
-    from workers.pipeline.embed import embed_batch
+    from workers.pipeline.embed import embed_texts
     from workers.pipeline.items import PreparedItem
 
     class Counting(FakeEncoder):
@@ -133,9 +133,9 @@ def test_repeated_alt_text_is_encoded_once_per_batch_and_flagged_per_item():
         PreparedItem(SourceItem(f"s{i}", "bytes", alt_text=t, data=b"x"), f"h{i}", pixels, 4, 4)
         for i, t in enumerate(texts)
     ]
-    out = embed_batch(enc, items)
+    vectors, truncated = embed_texts(enc, items)
     assert enc.seen == [["photo", "a very long caption indeed"]]
-    assert sorted(out.text_vectors) == [0, 1, 2, 4, 5]  # the empty alt-text has none
-    np.testing.assert_array_equal(out.text_vectors[0], out.text_vectors[5])
-    assert not np.allclose(out.text_vectors[0], out.text_vectors[1])
-    assert out.truncated == {1, 4}  # 5 words + 2 specials > context 5, on both items that carry it
+    assert sorted(vectors) == [0, 1, 2, 4, 5]  # the empty alt-text has none
+    np.testing.assert_array_equal(vectors[0], vectors[5])
+    assert not np.allclose(vectors[0], vectors[1])
+    assert truncated == {1, 4}  # 5 words + 2 specials > context 5, on both items that carry it
