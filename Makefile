@@ -5,9 +5,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 DEMO_DIR ?= data/demo
-# The images live beside the data dir, not in it: a server never ingests its own data dir by path
-# (uploads, the database and the vectors are there), whatever the mode.
-DEMO_SAMPLES ?= data/demo-samples
 DEMO_COUNT ?= 600
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -27,8 +24,8 @@ $(VENV)/.installed: pyproject.toml
 
 # Generate the sample collection, ingest it with the bundled model, and serve the API and UI.
 demo: install
-	@test -f $(DEMO_SAMPLES)/manifest.jsonl || $(BIN)/signifier samples shapes --count $(DEMO_COUNT) --out $(DEMO_SAMPLES)
-	SIGNIFIER_DATA_DIR=$(DEMO_DIR) SIGNIFIER_MODEL=shapes-clip $(BIN)/signifier ingest $(DEMO_SAMPLES)/manifest.jsonl --collection shapes
+	@test -f $(DEMO_DIR)/samples/manifest.jsonl || $(BIN)/signifier samples shapes --count $(DEMO_COUNT) --out $(DEMO_DIR)/samples
+	SIGNIFIER_DATA_DIR=$(DEMO_DIR) SIGNIFIER_MODEL=shapes-clip $(BIN)/signifier ingest $(DEMO_DIR)/samples/manifest.jsonl --collection shapes
 	@echo
 	@echo "Try:  curl -s http://$(HOST):$(PORT)/v1/collections/shapes/search -H 'content-type: application/json' \\"
 	@echo "        -d '{\"expression\": \"\\\"a red circle\\\" - \\\"red\\\" + \\\"blue\\\"\", \"limit\": 5}'"

@@ -125,15 +125,23 @@ def test_beta_cannot_ingest_alpha_uploads_nor_the_data_dir(granted: SharedServer
         assert b.get("/v1/collections/loot").json()["points"] == 0
 
 
-def test_the_data_dir_is_not_ingestible_even_inside_a_granted_root(tmp_path: Path, make_server: Any) -> None:
-    """A data dir placed inside beta's root is still refused (the deny wins over the grant)."""
+def test_the_server_state_is_not_ingestible_even_inside_a_granted_root(make_server: Any) -> None:
+    """A data dir placed inside beta's root: its uploads, vectors and database stay refused (the deny wins)."""
     server: SharedServer = make_server(env={"SIGNIFIER_INGEST_ROOTS": None})
     beta_root = server.data.parent
     server.env["SIGNIFIER_TEAM_INGEST_ROOTS"] = json.dumps({"beta": [str(beta_root)]})  # the Proc shares this dict
-    with server, server.client("beta", "editor") as b:
-        _collection(b, "c")
-        _refused(_ingest(b, "c", str(server.data)), str(server.data))
-        _refused(_ingest(b, "c", "data"), "data")  # relative to the root
+    with server:
+        job = _alpha_upload(server)
+        with server.client("beta", "editor") as b:
+            _collection(b, "c")
+            for raw in ("data/uploads", f"data/uploads/{job['job_id']}", "data/collections", "data/signifier.db"):
+                _refused(_ingest(b, "c", raw), raw)
+            (server.data / "uploads" / "link.png").symlink_to(server.data / "uploads" / job["job_id"] / "00000_cat.png")
+            (beta_root / "link.png").symlink_to(server.data / "uploads" / job["job_id"] / "00000_cat.png")
+            _refused(_ingest(b, "c", "link.png"), "link.png")
+            r = _ingest(b, "c", "data")  # the data dir itself: its state is not listed, so no images
+            assert r.status_code == 422 and "contains no images" in _message(r), r.text
+            assert b.get("/v1/collections/c").json()["points"] == 0
 
 
 def test_paths_outside_the_root_read_like_missing_ones(granted: SharedServer) -> None:

@@ -3,8 +3,8 @@
 Server-side paths are a deployment admin's grant, not a team right. The admin names folders per team
 (``SIGNIFIER_INGEST_ROOTS`` with ``{team}``, or ``SIGNIFIER_TEAM_INGEST_ROOTS``); a job gets a
 ``ReadGrant`` when it is submitted, and the grant travels inside the job's source record, so a Celery
-worker enforces exactly what the API granted. The server's own data dir (uploads, collections, the
-database) is denied in every mode.
+worker enforces exactly what the API granted. What the server itself keeps in its data dir (uploads,
+vectors, the database: ``SERVER_STATE``) is denied in every mode, even inside a granted root.
 
 Every read goes through ``ReadGrant.open``: the path is resolved (``~``, ``..``, symlinks) and checked
 before anything is opened, so a file outside the grant is never touched; then the descriptor actually
@@ -28,6 +28,18 @@ from services.core.errors import Forbidden, InvalidInput
 from services.core.settings import Settings
 
 TEAM = "{team}"
+# What Signifier writes into SIGNIFIER_DATA_DIR. Only these are denied, not the whole data dir, so a folder
+# of images may sit beside them (``make demo``'s data/demo/samples, k8s's /data/ingest on the shared
+# volume). Anything new the server writes there must be added here.
+SERVER_STATE = (
+    "uploads",
+    "collections",
+    "thumbnails",
+    "signifier.db",
+    "signifier.db-wal",
+    "signifier.db-shm",
+    "signifier.db-journal",
+)
 UNREADABLE = "not found or not readable under this team's ingest roots"
 _PROC_FD = Path("/proc/self/fd")
 
@@ -102,23 +114,25 @@ class ReadGrant:
                 return candidate
         return Path(self.roots[0]) / p if self.roots else p.absolute()
 
-    def check(self, path: str | Path, shown: str | None = None) -> str:
-        """The resolved path of ``path`` if it exists and the grant allows it; else ``PathRefused``."""
+    def check(self, path: str | Path, shown: str | None = None, what: str = "path") -> str:
+        """The resolved path of ``path`` if it exists and the grant allows it; else ``PathRefused``.
+
+        ``what`` names it in an explained message about a missing one ("file not found: x.png")."""
         shown = str(path) if shown is None else shown
         real = os.path.realpath(os.path.expanduser(str(path)))
         if _inside(real, self.deny):
-            why = "inside the server's data dir (SIGNIFIER_DATA_DIR), which is never ingested; keep images outside it"
+            why = "part of the server's own state (uploads, vectors, database in SIGNIFIER_DATA_DIR), never ingested"
             raise self.refused(shown, why)
         if not self.allows(real):
             raise self.refused(shown, "outside the folders this server may ingest from (SIGNIFIER_INGEST_ROOTS)")
         if not os.path.exists(real):
-            raise self.refused(shown, "path not found")
+            raise PathRefused(f"{what} not found: {shown}") if self.explain else self.refused(shown)
         return real
 
     def open(self, path: str | Path, shown: str | None = None) -> BinaryIO:
         """``path`` opened for reading (a regular file), after checking the path and what was opened."""
         shown = str(path) if shown is None else shown
-        real = self.check(path, shown)
+        real = self.check(path, shown, "file")
         try:
             # O_NONBLOCK: a FIFO planted in a root must not hang the reader; nothing but regular files pass.
             fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
@@ -181,11 +195,12 @@ def _resolved(paths: Iterable[Path | str]) -> tuple[str, ...]:
 
 
 def server_state(settings: Settings) -> tuple[str, ...]:
-    """What no job may ever read by path: the data dir, and a SQLite database kept outside it."""
-    state: list[Path | str] = [settings.data_dir]
+    """What no job may ever read by path: the server's state in the data dir, and a SQLite database elsewhere."""
+    state: list[Path | str] = [settings.data_dir / name for name in SERVER_STATE]
     url = settings.resolved_database_url
     if url.startswith("sqlite:///"):
-        state.append(url.removeprefix("sqlite:///"))
+        db = url.removeprefix("sqlite:///")
+        state += [db + suffix for suffix in ("", "-wal", "-shm", "-journal")]
     return _resolved(state)
 
 

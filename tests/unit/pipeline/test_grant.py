@@ -76,7 +76,7 @@ def test_fifos_and_folders_are_not_opened_as_files(tree: dict[str, Path]) -> Non
 
 def test_size_limit_and_explained_messages(tree: dict[str, Path]) -> None:
     g = _grant(tree, explain=True)
-    with pytest.raises(InvalidInput, match="data dir"):
+    with pytest.raises(InvalidInput, match="server's own state"):
         g.open(tree["data"] / "db")
     with pytest.raises(InvalidInput, match="outside the folders"):
         g.open(tree["other"] / "out.png")
@@ -125,7 +125,12 @@ def test_grants_per_mode(tmp_path: Path) -> None:
     with pytest.raises(Forbidden):
         grant_for(mapped, _team("beta"))
     local = grant_for(Settings(data_dir=tmp_path / "data"), LOCAL_OWNER)
-    assert local.anywhere and local.deny[0] == os.path.realpath(tmp_path / "data")
+    assert local.anywhere and os.path.realpath(tmp_path / "data" / "uploads") in local.deny
+    (tmp_path / "data" / "samples").mkdir(parents=True)
+    (tmp_path / "data" / "samples" / "a.png").write_bytes(b"demo")  # make demo's layout: images beside the state
+    assert local.read_bytes(tmp_path / "data" / "samples" / "a.png", 10) == b"demo"
+    for state in ("uploads/j/a.png", "signifier.db", "collections/x"):
+        assert not local.allows(os.path.realpath(tmp_path / "data" / state))
     with pytest.raises(Forbidden):  # a keyed team on a local server is no single owner
         grant_for(Settings(data_dir=tmp_path / "data"), _team("beta"))
 
