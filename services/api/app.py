@@ -29,10 +29,12 @@ from services.api.routes import (
     search,
     similarity,
 )
+from services.core.errors import InvalidInput
 from services.core.settings import Settings, get_settings
 from services.encoders.base import Encoder
 from services.runtime import build_runtime
 from services.vectorstore.base import VectorStore
+from workers.pipeline.grant import roots_refusal
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        refusal = roots_refusal(settings)  # `signifier serve` says so first; this covers any other launcher
+        if refusal:
+            raise InvalidInput(refusal)
         runtime = build_runtime(settings, encoder=encoder, store=store, advertise_url=advertise_url)
         runtime.encoder.load()  # fail at startup, with a clear message, if the model is missing
         app.state.runtime = runtime

@@ -66,7 +66,9 @@ def serve(
     settings = _settings()
     host = host or settings.host
     port = port or settings.port
-    refusal = refuse_unprotected_bind(settings, host)
+    from workers.pipeline.grant import roots_refusal
+
+    refusal = refuse_unprotected_bind(settings, host) or roots_refusal(settings)
     if refusal:
         raise _fail(refusal, code=2)
     console.print(

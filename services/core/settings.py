@@ -133,9 +133,13 @@ class Settings(BaseSettings):
     database_url: str | None = None
     auth: Literal["local", "required"] = "local"
 
-    # Server-side folders that ingest requests may read; empty means any path the process can read
-    # (fine for a single local owner; set it in team deployments).
+    # Server-side folders that ingest requests may read, a deployment admin's grant (workers/pipeline/grant.py).
+    # ``{team}`` stands for the caller's team name: '["/srv/images/{team}"]'. With auth=required a root without
+    # ``{team}`` refuses to start (every team could read it) and a team without roots cannot ingest paths; with
+    # auth=local and no roots the local owner reads any path the process can. The data dir is never readable.
     ingest_roots: list[Path] = Field(default_factory=list)
+    # Explicit per-team grants, added to ``ingest_roots``: '{"alpha": ["/srv/a"], "beta": ["/srv/b"]}'.
+    team_ingest_roots: dict[str, list[Path]] = Field(default_factory=dict)
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -40,8 +40,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def app(backend: str, tmp_path: Path, encoder: Any) -> Iterator[TestClient]:
-    with auth_app(backend, tmp_path, encoder) as client:
+def app(backend: str, tmp_path: Path, encoder: Any, images: Path) -> Iterator[TestClient]:
+    # The deployment admin's grant: these teams may ingest the shared sample images and the test's folders.
+    roots = {team: [images, tmp_path] for team in ("acme", "globex", "small")}
+    with auth_app(backend, tmp_path, encoder, team_ingest_roots=roots) as client:
         yield client
 
 

@@ -99,7 +99,10 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     bravo_images, alpha_images = tmp / "bravo-only-images", tmp / "alpha-images"
     write_samples(bravo_images, 4, seed=11)
     write_samples(alpha_images, 2, seed=12)
-    with auth_app(request.param, tmp, encoder, rate={"per_minute": 0}, internal_token=INTERNAL_TOKEN) as client:
+    roots = {"alpha": [alpha_images], "bravo": [bravo_images]}  # the deployment admin's grant of server folders
+    with auth_app(
+        request.param, tmp, encoder, rate={"per_minute": 0}, internal_token=INTERNAL_TOKEN, team_ingest_roots=roots
+    ) as client:
         runtime = client.app.state.runtime
         alpha, bravo = make_team(runtime, "alpha"), make_team(runtime, "bravo")
         op = operator("test")

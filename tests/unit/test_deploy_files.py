@@ -269,7 +269,9 @@ def test_compose_signifier_environment(services: dict[str, Any], name: str) -> N
         assert key in env, f"{name}: {key} not set"
     mounts = [str(v) for v in services[name]["volumes"]]
     assert any(m.endswith(":/data") for m in mounts), f"{name}: no shared /data volume"
-    for root in json.loads(env["SIGNIFIER_INGEST_ROOTS"]):
+    for team_root in json.loads(env["SIGNIFIER_INGEST_ROOTS"]):
+        assert "{team}" in team_root, f"{name}: a shared server refuses a root every team could read"
+        root = team_root.split("/{team}")[0]  # the mounted folder that holds every team's root
         assert any(m.split(":")[-2] == root or m.endswith(f":{root}:ro") for m in mounts), f"{name}: {root}"
     assert any(":/opt/hf-cache" in m for m in mounts), f"{name}: no volume for the HF cache"
 
@@ -807,6 +809,7 @@ def test_configmap_settings(manifests: list[dict[str, Any]]) -> None:
     assert data["SIGNIFIER_MODEL"]
     roots = json.loads(data["SIGNIFIER_INGEST_ROOTS"])
     assert roots and all(r.startswith("/data/") for r in roots), "ingest roots live on the shared volume"
+    assert all("{team}" in r for r in roots), "a shared server refuses a root every team could read"
     assert not any(SECRET_ENV.search(k) for k in data), "secrets belong in the Secret"
 
 

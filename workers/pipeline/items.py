@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from workers.pipeline.grant import ReadGrant
 
 ItemKind = Literal["file", "url", "bytes"]
 
@@ -20,6 +23,7 @@ class SourceItem:
     alt_text: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     data: bytes | None = None  # for kind="bytes" (tar members, uploads held in memory)
+    grant: ReadGrant | None = None  # kind="file": what the job may read (None: unchecked, library use)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ def load_bytes(item: SourceItem, limits: Limits, fetch_url: FetchUrl = _no_urls)
         return item.data
     if item.kind == "url":
         return fetch_url(item.source)
+    if item.grant is not None:
+        return item.grant.read_bytes(item.source, limits.max_upload_bytes)
     return read_file(item.source, limits.max_upload_bytes)
 
 

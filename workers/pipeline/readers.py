@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from services.core.errors import InvalidInput
+from services.core.errors import InvalidInput, SignifierError
+from workers.pipeline.grant import UNRESTRICTED, ReadGrant
 from workers.pipeline.items import FailedItem, SourceItem
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
@@ -30,34 +31,48 @@ TEXT_COLUMNS = ("alt_text", "TEXT", "caption", "text")
 
 Entry = SourceItem | FailedItem
 ChunkSpec = dict[str, Any]
+MAX_SIDECAR_BYTES = 1024 * 1024
 
 
-def _sidecar_text(image: Path) -> str | None:
+def _sidecar_text(image: Path, grant: ReadGrant) -> str | None:
     side = image.with_suffix(".txt")
-    if side.is_file():
-        return side.read_text(encoding="utf-8", errors="replace").strip()
-    return None
+    if not os.path.lexists(side):
+        return None
+    return grant.read_bytes(side, MAX_SIDECAR_BYTES).decode("utf-8", errors="replace").strip()
+
+
+def _file_item(p: Path, grant: ReadGrant) -> Entry:
+    """A folder's image with its sidecar alt-text; a sidecar the grant refuses fails the item."""
+    try:
+        alt = _sidecar_text(p, grant)
+    except SignifierError as exc:
+        return FailedItem(str(p), f"alt-text sidecar {exc.message}")
+    return SourceItem(source=str(p), kind="file", alt_text=alt, grant=grant)
 
 
 class FolderReader:
     """Every image under a folder (recursively, in sorted order), with ``name.txt`` sidecars as alt-text.
 
-    The walk holds one directory listing at a time, not the whole tree.
+    The walk holds one directory listing at a time, not the whole tree. Every file is read through the
+    ``grant`` (a symlink out of it fails its item); folders the grant does not cover are not listed.
     """
 
-    def __init__(self, root: Path) -> None:
-        if not root.exists():
-            raise InvalidInput(f"folder not found: {root}")
-        if not root.is_dir():
-            raise InvalidInput(f"not a folder: {root}")
+    def __init__(self, root: Path, grant: ReadGrant = UNRESTRICTED, shown: str | None = None) -> None:
+        self.grant = grant
+        grant.check_dir(root, str(root) if shown is None else shown)
         self.root = root
 
     def _paths(self) -> Iterator[Path]:
         for dirpath, dirnames, filenames in os.walk(self.root):
+            if not self.grant.allows(os.path.realpath(dirpath)):
+                dirnames[:] = []  # swapped for a link out of the grant since it was checked: list nothing
+                continue
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 p = Path(dirpath) / name
-                if p.suffix.lower() in IMAGE_EXTENSIONS and not name.startswith(".") and p.is_file():
+                # A symlink counts whatever it points at, so the job's total says nothing of other folders.
+                wanted = p.suffix.lower() in IMAGE_EXTENSIONS and not name.startswith(".")
+                if wanted and (p.is_symlink() or p.is_file()):
                     yield p
 
     def count(self) -> int:
@@ -65,7 +80,7 @@ class FolderReader:
 
     def __iter__(self) -> Iterator[Entry]:
         for p in self._paths():
-            yield SourceItem(source=str(p), kind="file", alt_text=_sidecar_text(p))
+            yield _file_item(p, self.grant)
 
     def plan(self, chunk_size: int) -> Iterator[tuple[ChunkSpec, int]]:
         group: list[str] = []
@@ -79,8 +94,7 @@ class FolderReader:
 
     def read_chunk(self, spec: ChunkSpec) -> Iterator[Entry]:
         for rel in spec["files"]:
-            p = self.root / rel
-            yield SourceItem(source=str(p), kind="file", alt_text=_sidecar_text(p))
+            yield _file_item(self.root / rel, self.grant)
 
 
 def _first(row: dict[str, Any], names: tuple[str, ...]) -> Any:
@@ -103,23 +117,30 @@ def _lines(f: BinaryIO, start: int, pos: list[int]) -> Iterator[str]:
 class ManifestReader:
     """A CSV, JSONL or Parquet manifest: ``path`` or ``url``, ``alt_text``, extra columns kept as payload.
 
-    Relative paths are resolved against the manifest's folder.
+    Relative paths are resolved against the manifest's folder. The manifest and every row's file are
+    read through the ``grant``: a row may name only what the job could have named itself.
     """
 
-    def __init__(self, path: Path) -> None:
-        if not path.is_file():
-            raise InvalidInput(f"manifest not found: {path}")
+    def __init__(self, path: Path, grant: ReadGrant = UNRESTRICTED, shown: str | None = None) -> None:
+        self.grant = grant
+        self.shown = str(path) if shown is None else shown
         self.path = path
         self.suffix = path.suffix.lower()
         if self.suffix not in MANIFEST_EXTENSIONS:
             raise InvalidInput(f"unsupported manifest type {self.suffix!r}; use .csv, .jsonl or .parquet")
+        with self._open():
+            pass  # exists, is a regular file, and the grant covers it
         self._check_columns()
+
+    def _open(self) -> BinaryIO:
+        return self.grant.open(self.path, self.shown)
 
     def _columns(self) -> list[str]:
         if self.suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            return list(pq.ParquetFile(self.path).schema_arrow.names)
+            with self._open() as f:
+                return list(pq.ParquetFile(f).schema_arrow.names)
         for _, row in self._rows_from(0):
             return list(row) if isinstance(row, dict) else []
         return []
@@ -135,7 +156,7 @@ class ManifestReader:
             )
 
     def _csv_header(self) -> tuple[list[str], int]:
-        with self.path.open("rb") as f:
+        with self._open() as f:
             pos = [0]
             header = next(csv.reader(_lines(f, 0, pos)), [])
             return header, pos[0]
@@ -145,12 +166,12 @@ class ManifestReader:
         pos = [0]
         if self.suffix == ".csv":
             header, body = self._csv_header()
-            with self.path.open("rb") as f:
+            with self._open() as f:
                 for values in csv.reader(_lines(f, max(offset, body), pos)):
                     if values:  # a blank line is no row (as csv.DictReader has it)
                         yield pos[0], dict(zip(header, values, strict=False))
             return
-        with self.path.open("rb") as f:
+        with self._open() as f:
             for line in _lines(f, offset, pos):
                 if not line.strip():
                     continue
@@ -163,7 +184,11 @@ class ManifestReader:
     def _parquet_rows(self, row_group: int | None = None, start: int = 0, rows: int | None = None) -> Iterator[Any]:
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(self.path)
+        with self._open() as f:
+            yield from self._parquet_file_rows(pq.ParquetFile(f), row_group, start, rows)
+
+    @staticmethod
+    def _parquet_file_rows(pf: Any, row_group: int | None, start: int, rows: int | None) -> Iterator[Any]:
         groups = range(pf.num_row_groups) if row_group is None else [row_group]
         for g in groups:
             table = pf.read_row_group(g)
@@ -183,7 +208,8 @@ class ManifestReader:
         if self.suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            return int(pq.ParquetFile(self.path).metadata.num_rows)
+            with self._open() as f:
+                return int(pq.ParquetFile(f).metadata.num_rows)
         return sum(1 for _ in self._raw_rows())
 
     def __iter__(self) -> Iterator[Entry]:
@@ -194,7 +220,8 @@ class ManifestReader:
         if self.suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            meta = pq.ParquetFile(self.path).metadata
+            with self._open() as f:
+                meta = pq.ParquetFile(f).metadata
             first = 1
             for g in range(meta.num_row_groups):
                 n = meta.row_group(g).num_rows
@@ -239,7 +266,8 @@ class ManifestReader:
         alt_text = None if alt is None else str(alt)
         if path is not None:
             p = Path(str(path))
-            return SourceItem(str(p if p.is_absolute() else self.path.parent / p), "file", alt_text, meta)
+            where = str(p if p.is_absolute() else self.path.parent / p)
+            return SourceItem(where, "file", alt_text, meta, grant=self.grant)
         if url is not None:
             return SourceItem(str(url), "url", alt_text, meta)
         return FailedItem(f"{self.path.name}:{n}", "row has neither a path nor a url")
@@ -280,28 +308,34 @@ class UrlListReader:
         return self._read(int(spec["start"]), int(spec["stop"]))
 
 
-def open_reader(path: str | Path) -> Any:
+def open_reader(path: str | Path, grant: ReadGrant = UNRESTRICTED, shown: str | None = None) -> Any:
     """A folder reader for a directory, a manifest reader for a .csv/.jsonl/.parquet file, a WebDataset
-    reader for ``.tar`` shards (one file or a brace pattern like ``shards/{00000..00099}.tar``)."""
+    reader for ``.tar`` shards (one file or a brace pattern like ``shards/{00000..00099}.tar``).
+
+    Everything it reads goes through ``grant``; messages name the path as ``shown`` (what the caller gave)."""
     from workers.pipeline.webdataset import WebDatasetReader, is_webdataset
 
     raw = str(path)
+    shown = raw if shown is None else shown
     if is_webdataset(raw):
-        return WebDatasetReader.from_pattern(raw)
+        return WebDatasetReader.from_pattern(raw, grant=grant, shown=shown)
     p = Path(raw).expanduser()
-    if p.is_dir():
-        return FolderReader(p)
+    real = grant.check(p, shown)  # missing, outside the grant or in the data dir: one refusal, before anything else
+    if os.path.isdir(real):
+        return FolderReader(p, grant, shown)
     if p.suffix.lower() in MANIFEST_EXTENSIONS:
-        return ManifestReader(p)
-    if not p.exists():
-        raise InvalidInput(f"path not found: {p}")
-    raise InvalidInput(f"{p} is neither a folder nor a manifest (.csv, .jsonl, .parquet) nor a .tar shard")
+        return ManifestReader(p, grant, shown)
+    raise InvalidInput(f"{shown} is neither a folder nor a manifest (.csv, .jsonl, .parquet) nor a .tar shard")
 
 
 def open_source(source: dict[str, Any]) -> Any:
-    """The reader of a job's stored source spec (``{"kind": ..., "path": ...}`` or ``{"kind": "urls", ...}``)."""
+    """The reader of a job's stored source spec (``{"kind": ..., "path": ...}`` or ``{"kind": "urls", ...}``).
+
+    Path sources read under the grant recorded at submission (``source["grant"]``), in the API and in
+    every worker alike; ``target`` is the absolute path, ``path`` what the caller named."""
     if source.get("kind") == "urls":
         return UrlListReader(list(source.get("urls") or []))
     if not source.get("path"):
         raise InvalidInput("the job's source names no path")
-    return open_reader(source["path"])
+    grant = ReadGrant.from_source(source)
+    return open_reader(source.get("target") or source["path"], grant, shown=str(source["path"]))

@@ -9,6 +9,7 @@ read before the break; an oversized member, a sample without an image or a bad J
 from __future__ import annotations
 
 import json
+import os
 import re
 import tarfile
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from services.core.errors import InvalidInput
+from workers.pipeline.grant import UNRESTRICTED, PathRefused, ReadGrant
 from workers.pipeline.items import FailedItem, SourceItem
 
 Entry = SourceItem | FailedItem
@@ -67,23 +69,44 @@ def _split_key(name: str) -> tuple[str, str]:
 
 
 class WebDatasetReader:
-    """Samples of one or more tar shards, in shard order."""
+    """Samples of one or more tar shards, in shard order; each shard is opened through the ``grant``."""
 
-    def __init__(self, shards: list[Path], max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES) -> None:
+    def __init__(
+        self, shards: list[Path], max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES, grant: ReadGrant = UNRESTRICTED
+    ) -> None:
         if not shards:
             raise InvalidInput("no shards given")
         self.shards = shards
         self.max_member_bytes = max_member_bytes
+        self.grant = grant
 
     @classmethod
-    def from_pattern(cls, pattern: str, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES) -> WebDatasetReader:
-        """Shards named by a path or brace pattern; every named shard must exist."""
+    def from_pattern(
+        cls,
+        pattern: str,
+        max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
+        grant: ReadGrant = UNRESTRICTED,
+        shown: str | None = None,
+    ) -> WebDatasetReader:
+        """Shards named by a path or brace pattern; every named shard must exist under the grant.
+
+        ``shown``: the pattern as the caller gave it (``pattern`` may be that pattern made absolute)."""
         shards = [Path(p).expanduser() for p in expand_braces(pattern)]
-        missing = [p for p in shards if not p.is_file()]
-        if missing:
-            more = f" (and {len(missing) - 1:,} more)" if len(missing) > 1 else ""
-            raise InvalidInput(f"shard not found: {missing[0]}{more}")
-        return cls(shards, max_member_bytes)
+        names = expand_braces(shown) if shown is not None and shown != pattern else [str(p) for p in shards]
+        refused: list[PathRefused] = []
+        for shard, name in zip(shards, names, strict=False):
+            try:
+                if not os.path.isfile(grant.check(shard, name)):
+                    refused.append(grant.refused(name, "not a file"))
+            except PathRefused as exc:
+                refused.append(exc)
+        if refused:
+            more = f" (and {len(refused) - 1:,} more)" if len(refused) > 1 else ""
+            if grant.explain and not grant.deny:  # library use: the message it always had
+                missing = [s for s in shards if not s.is_file()]
+                raise InvalidInput(f"shard not found: {missing[0]}{more}")
+            raise PathRefused(f"{refused[0].message}{more}")
+        return cls(shards, max_member_bytes, grant)
 
     def count(self) -> int:
         return sum(self.count_shard(s) for s in self.shards)
@@ -107,8 +130,8 @@ class WebDatasetReader:
         n, last = 0, None
         try:
             # In a plain tar a member whose data runs past the end is where reading stops (one failure).
-            size = shard.stat().st_size if shard.name.lower().endswith(".tar") else None
-            with tarfile.open(shard, mode="r:*") as tf:
+            with self.grant.open(shard) as f, tarfile.open(fileobj=f, mode="r:*") as tf:
+                size = os.fstat(f.fileno()).st_size if shard.name.lower().endswith(".tar") else None
                 for m in tf:
                     if not m.isfile():
                         continue
@@ -117,7 +140,7 @@ class WebDatasetReader:
                         n, last = n + 1, key
                     if size is not None and m.offset_data + m.size > size:
                         return n
-        except (tarfile.TarError, OSError, EOFError):
+        except (tarfile.TarError, OSError, EOFError, PathRefused):
             n += 1  # the reader ends such a shard with one failure entry
         return n
 
@@ -125,7 +148,7 @@ class WebDatasetReader:
         key: str | None = None
         members: dict[str, bytes | None] = {}
         try:
-            with tarfile.open(shard, mode="r|*") as tf:
+            with self.grant.open(shard) as fh, tarfile.open(fileobj=fh, mode="r|*") as tf:
                 for m in tf:
                     if not m.isfile():
                         continue
@@ -144,6 +167,9 @@ class WebDatasetReader:
                         lost = f"broken tar shard: {exc}; the rest of {shard.name} is lost"
                         yield FailedItem(f"{shard}#{m.name}", lost)
                         return
+        except PathRefused as exc:  # swapped since the pattern was checked: one failure, in the grant's words
+            yield FailedItem(str(shard), exc.message)
+            return
         except (tarfile.TarError, OSError, EOFError) as exc:
             if key is not None:
                 yield self._sample(shard, key, members)

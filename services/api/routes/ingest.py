@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,33 +18,24 @@ from services.api.schemas import IngestRequest, JobAccepted
 from services.core.errors import Forbidden, InvalidInput, PayloadTooLarge
 from services.runtime import Runtime
 from workers.local import upload_dir
+from workers.pipeline.grant import ReadGrant, grant_for, upload_grant
 from workers.pipeline.readers import open_reader, open_source
-from workers.pipeline.webdataset import expand_braces, is_webdataset
+from workers.pipeline.webdataset import is_webdataset
 
 router = APIRouter(prefix="/v1/collections", tags=["ingest"])
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _check_root(runtime: Runtime, path: Path) -> None:
-    roots = runtime.settings.ingest_roots
-    if roots and not any(path.is_relative_to(Path(r).resolve()) for r in roots):
-        raise Forbidden(f"{path} is outside the folders this server may ingest from (SIGNIFIER_INGEST_ROOTS)")
+def _check_path(grant: ReadGrant, raw: str) -> str:
+    """The absolute path ``raw`` names, once the grant has let a reader open it and it has images.
 
-
-def _check_path(runtime: Runtime, raw: str) -> str:
-    if is_webdataset(raw):
-        # Every shard a pattern names is checked: "{..,x}/a.tar" must not step outside the roots.
-        for shard in expand_braces(str(Path(raw).expanduser().absolute())):
-            _check_root(runtime, Path(shard).resolve())
-        path = Path(raw).expanduser().absolute()
-    else:
-        path = Path(raw).expanduser().resolve()
-        _check_root(runtime, path)
-    reader = open_reader(path)  # validates existence and kind, with a precise message
+    Every shard of a pattern, every folder entry and manifest row is checked again when it is read."""
+    target = str(grant.locate(raw))
+    reader = open_reader(target, grant, shown=raw)  # one refusal for missing and not granted alike
     if next(iter(reader), None) is None:
-        raise InvalidInput(f"{path} contains no images (looked for .jpg, .jpeg, .png, .webp, .gif, ...)")
-    return str(path)
+        raise InvalidInput(f"{raw} contains no images (looked for .jpg, .jpeg, .png, .webp, .gif, ...)")
+    return target
 
 
 async def _save_uploads(request: Request, runtime: Runtime, job_dir: Path) -> int:
@@ -88,24 +80,27 @@ async def ingest(name: str, request: Request, runtime: RuntimeDep, principal: Pr
         try:
             count = await _save_uploads(request, runtime, job_dir)
             _check_quota(runtime, principal, count)
-        except Exception as exc:
-            runtime.jobs.finish(job_id, "failed", message=getattr(exc, "message", str(exc)))
+        except BaseException as exc:
+            shutil.rmtree(job_dir, ignore_errors=True)  # a refused upload leaves nothing on disk
+            runtime.jobs.finish(job_id, "failed", message=getattr(exc, "message", "the upload did not complete"))
             raise
-        source: dict[str, Any] = {"kind": "upload", "path": str(job_dir), "files": count}
+        # The job reads the folder the server wrote for it, and only that (the data dir is denied otherwise).
+        grant = upload_grant(job_dir).as_dict()
+        source: dict[str, Any] = {"kind": "upload", "path": str(job_dir), "files": count, "grant": grant}
         runtime.jobs.set_source(job_id, source)
     else:
         try:
             body = IngestRequest.model_validate_json(await request.body())
         except ValidationError as exc:
             raise InvalidInput(f"invalid ingest request: {exc.errors()[0]['msg']}") from None
-        source = _json_source(runtime, body)
+        source = _json_source(runtime, principal, body)
         _check_quota(runtime, principal, lambda: open_source(source).count())
         job_id = runtime.jobs.create(principal, info.name, source)
     runtime.queue.submit(job_id, info.store_name, source)  # the pipeline writes to the store's name
     return JobAccepted(job_id=job_id, state="queued", collection=info.name)
 
 
-def _json_source(runtime: Runtime, body: IngestRequest) -> dict[str, Any]:
+def _json_source(runtime: Runtime, principal: Principal, body: IngestRequest) -> dict[str, Any]:
     """The job's source spec from a JSON request, validated (path allowed and readable, URLs well-formed)."""
     if body.source is not None and body.source.kind == "urls":
         urls = body.source.urls or []
@@ -117,9 +112,11 @@ def _json_source(runtime: Runtime, body: IngestRequest) -> dict[str, Any]:
         raise InvalidInput(
             "give 'path' (a folder, manifest or .tar shards on the server), source.urls, or upload files as multipart"
         )
-    path = _check_path(runtime, raw)
+    grant = grant_for(runtime.settings, principal)  # 403 unless the deployment granted this team folders
+    target = _check_path(grant, raw)
     kind = body.source.kind if body.source else ("webdataset" if is_webdataset(raw) else "path")
-    return {"kind": kind, "path": path}
+    # ``path`` as the caller gave it (what job records show); ``target`` and ``grant`` are what readers use.
+    return {"kind": kind, "path": raw, "target": target, "grant": grant.as_dict()}
 
 
 def _check_quota(runtime: Runtime, principal: Principal, incoming: int | Callable[[], int]) -> None:

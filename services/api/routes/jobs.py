@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from fastapi import APIRouter, Query
 
 from services.accounts.jobs import JobInfo
@@ -11,7 +14,39 @@ from workers.local import resumable
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
+# What only readers need: the read grant, the absolute target, the store's internal collection name.
+_INTERNAL = frozenset({"grant", "target", "cleanup"})
+
+
+def public_source(source: dict[str, Any]) -> dict[str, Any]:
+    """A job's source as its team may see it: no read grant, no absolute server path it did not name.
+
+    An upload job shows ``{"kind": "upload", "files": n}`` (its folder is in the server's data dir);
+    a path job shows the path as the caller gave it."""
+    out = {k: v for k, v in source.items() if k not in _INTERNAL}
+    if source.get("kind") == "upload":
+        out.pop("path", None)
+    return out
+
+
+def public_item(item: str, source: dict[str, Any]) -> str:
+    """An item error's name without the server folder it was read from (upload dir, resolved target)."""
+    if source.get("kind") == "upload" and isinstance(source.get("path"), str):
+        base = source["path"].rstrip("/") + "/"
+        return item[len(base) :] if item.startswith(base) else item
+    target, given = source.get("target"), source.get("path")
+    if not (isinstance(target, str) and isinstance(given, str)) or target == given:
+        return item
+    if item.startswith(target):  # a folder's entries
+        return given + item[len(target) :]
+    folder = os.path.dirname(target) + "/"  # a manifest's rows, a pattern's shards
+    if item.startswith(folder):
+        return os.path.join(os.path.dirname(given), item[len(folder) :])
+    return item
+
+
 def job_out(job: JobInfo) -> JobOut:
+    source = job.source or {}
     return JobOut(
         job_id=job.job_id,
         collection=job.collection,
@@ -19,9 +54,9 @@ def job_out(job: JobInfo) -> JobOut:
         total=job.total,
         done=job.done,
         failed=job.failed,
-        errors=[ItemErrorOut(item=e.item, reason=e.reason) for e in job.errors],
+        errors=[ItemErrorOut(item=public_item(e.item, source), reason=e.reason) for e in job.errors],
         message=job.message,
-        source=job.source,
+        source=public_source(source),
         timings=job.timings,
         created_at=job.created_at,
         started_at=job.started_at,

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from fastapi import APIRouter, Query, Response
 
@@ -10,7 +9,8 @@ from services.api.schemas import PointOut
 from services.core.errors import NotFoundError, PointNotFound
 from services.core.types import PointRecord
 from services.runtime import Runtime
-from workers.pipeline.decode import decode_image, read_file
+from workers.pipeline.decode import decode_image
+from workers.pipeline.grant import PathRefused, serving_grant
 
 router = APIRouter(prefix="/v1/collections", tags=["points"])
 
@@ -49,10 +49,15 @@ def get_point_image(
 ) -> Response:
     p = fetch_point(runtime, principal, name, point_id, vectors=False)
     source = str(p.payload.get("source", ""))
-    if not source or not Path(source).is_file():
-        raise NotFoundError(f"the image of point {point_id!r} is not stored on this server ({source or 'no source'})")
     limits = runtime.settings.limits
-    img = decode_image(read_file(source, limits.max_upload_bytes), limits.max_image_pixels).image.convert("RGB")
+    missing = NotFoundError(f"the image of point {point_id!r} is not stored on this server as a file (a URL? moved?)")
+    if not source or "://" in source:
+        raise missing
+    try:  # the file as it is now: a link swapped in since ingestion is refused like a missing file
+        data = serving_grant(runtime.settings, principal).read_bytes(source, limits.max_upload_bytes)
+    except PathRefused:
+        raise missing from None
+    img = decode_image(data, limits.max_image_pixels).image.convert("RGB")
     img.thumbnail((size, size))
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=85)
