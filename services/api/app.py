@@ -11,6 +11,8 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from services.api.body_limit import BodyLimitMiddleware
+from services.api.budget import RequestBudgetMiddleware
 from services.api.deps import enforce_access
 from services.api.errors import install_error_handlers
 from services.api.routes import (
@@ -73,6 +75,9 @@ def create_app(
         dependencies=[Depends(enforce_access)],
     )
     install_error_handlers(app)
+    # Outermost first: a body over its cap is refused before anything runs; then each request's time budget.
+    app.add_middleware(RequestBudgetMiddleware, limits=settings.limits)
+    app.add_middleware(BodyLimitMiddleware, limits=settings.limits, internal_routes=settings.internal_token is not None)
     query_routers = (oppositions, classify, similarity, paths, concepts)
     for module in (health, collections, ingest, jobs, points, search, embed, admin, internal, *query_routers):
         app.include_router(module.router)

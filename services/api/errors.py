@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from services.core import errors as e
+from services.core.excerpt import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,12 @@ STATUS: list[tuple[type[e.SignifierError], int]] = [
     (e.Forbidden, 403),
     (e.ModelLoadError, 503),
     (e.StoreUnavailable, 503),
+    (e.TimeBudgetExceeded, 503),
+    (e.Busy, 503),
 ]
+
+# A message quotes its input only as an excerpt; this bounds any message that was built from a whole one.
+MESSAGE_CHARS = 1_000
 
 
 def status_for(exc: e.SignifierError) -> int:
@@ -35,10 +41,10 @@ def status_for(exc: e.SignifierError) -> int:
 
 
 def error_body(exc: e.SignifierError) -> dict[str, object]:
-    detail: dict[str, object] = {"code": exc.code, "message": exc.message}
+    detail: dict[str, object] = {"code": exc.code, "message": excerpt(exc.message, MESSAGE_CHARS)}
     if isinstance(exc, e.ExpressionError):
         detail["position"] = exc.position
-        detail["expression"] = exc.expression
+        detail["expression"] = excerpt(exc.expression)
     return {"detail": detail}
 
 

@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 
 from services.accounts.collections import CollectionInfo
 from services.accounts.principal import Principal
+from services.api.body_limit import lower_body_cap
 from services.api.routes.embed import decode_base64_image
 from services.core.errors import ImageError, InvalidInput, PayloadTooLarge, PointNotFound
 from services.core.settings import Limits
@@ -82,9 +83,8 @@ async def read_multipart(request: Request, runtime: Runtime) -> tuple[dict[str, 
     """
     limits = runtime.settings.limits
     total = limits.max_upload_bytes * limits.max_images_per_request + 1_000_000
-    length = int(request.headers.get("content-length") or 0)
-    if length > total:
-        raise PayloadTooLarge(f"request body is {length:,} bytes, over the limit of {total:,}")
+    # Enforced by the body-limit middleware from Content-Length and, for a chunked body, while it streams.
+    lower_body_cap(request, total, "SIGNIFIER_LIMITS__MAX_UPLOAD_BYTES × MAX_IMAGES_PER_REQUEST")
     form = await request.form(max_files=limits.max_images_per_request + 1, max_fields=64)
     fields: dict[str, str] = {}
     files: list[UploadFile] = []

@@ -124,3 +124,15 @@ class RateLimited(SignifierError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class TimeBudgetExceeded(SignifierError):
+    """A request's work ran past ``SIGNIFIER_LIMITS__REQUEST_SECONDS`` (or waited that long for a turn)."""
+
+    code = "time_budget_exceeded"
+
+
+class Busy(SignifierError):
+    """Too many whole-collection requests are running or waiting; retrying shortly helps."""
+
+    code = "busy"

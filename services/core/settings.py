@@ -36,6 +36,16 @@ class Limits(BaseModel):
     max_scan_points: int = 250_000  # whole-collection scans: opposition histograms, modality means, classify jobs
     max_concepts: int = 1_000  # saved concepts per collection
     max_templates: int = 32  # prompt templates per collection
+    # Request bodies and filters; see docs/api.md ("Limits"). JSON bodies are cut off at this size while
+    # they stream in (413), before they are parsed; multipart upload routes have the upload caps above.
+    max_json_body_bytes: int = 2 * 1024 * 1024
+    max_internal_body_bytes: int = 64 * 1024 * 1024  # worker → API point batches (needs SIGNIFIER_INTERNAL_TOKEN)
+    max_filter_conditions: int = 256  # conditions in one filter, all clauses together
+    max_filter_values: int = 1_000  # values in one any-of list
+    # Time budget of one request's work (scans, paths, similarity ...): past it the request stops with 503.
+    request_seconds: float = Field(default=30.0, gt=0)
+    # Whole-collection requests (histograms, modality means, ...) running at once; more wait their turn.
+    max_heavy_requests: int = Field(default=2, ge=1)
 
 
 class IngestSettings(BaseModel):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from services.core.budget import check_time
 from services.core.errors import InvalidInput
 from services.core.types import Hit, Vector
 from services.vectorstore.base import VectorStore
@@ -62,6 +63,7 @@ def two_opt(d: Matrix, order: Sequence[int], fixed_start: bool = False, max_swee
     if n < 3:
         return o.tolist()
     for _ in range(max_sweeps):
+        check_time("shortening the path")
         improved = False
         for i in range(1 if fixed_start else 0, n - 1):
             j = np.arange(i + 1, n)
@@ -101,7 +103,10 @@ def shortest_path(x: Vector, start: int | None = None, starts: int = 8) -> PathR
         # The two ends of a far-apart pair are natural ends of an open path; a few more starts are cheap.
         far = int(np.argmax(d.sum(axis=1)))
         candidates = list(dict.fromkeys([far, int(np.argmax(d[far])), *np.linspace(0, n - 1, starts, dtype=int)]))
-    tours = [nearest_neighbour_path(d, s) for s in candidates]
+    tours = []
+    for s in candidates:
+        check_time("ordering the points")
+        tours.append(nearest_neighbour_path(d, s))
     best = min(tours, key=lambda t: path_length(d, t))
     order = two_opt(d, best, fixed_start=start is not None)
     return PathResult(order, path_length(d, order), path_length(d, range(n)))
@@ -148,6 +153,7 @@ def walk(
     used: set[str] = set()
     out: list[WalkStep] = []
     for i in range(steps):
+        check_time("walking from A to B")
         t = i / (steps - 1)
         q = slerp(a, b, t)
         # The nearest unused point is among the len(used) + 1 nearest.

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from services.core.budget import check_time, heavy_turn
 from services.core.errors import InvalidInput
 from services.core.types import PointRecord, Vector
 from services.vectorstore.base import VectorStore
@@ -29,14 +30,20 @@ def check_scan_size(store: VectorStore, collection: str, label: str, max_points:
 
 
 def pages(store: VectorStore, collection: str, with_vectors: bool = True) -> Iterator[list[PointRecord]]:
-    """Every point of the collection, a page at a time."""
+    """Every point of the collection, a page at a time.
+
+    Within a request, the scan takes one of the few heavy-work turns for its whole length and stops
+    (``TimeBudgetExceeded``) once the request is past its time budget; see ``services/core/budget.py``.
+    """
     offset: str | None = None
-    while True:
-        page, offset = store.scroll(collection, limit=PAGE, offset=offset, with_vectors=with_vectors)
-        if page:
-            yield page
-        if offset is None:
-            return
+    with heavy_turn("a whole-collection scan"):
+        while True:
+            check_time("scanning the collection")
+            page, offset = store.scroll(collection, limit=PAGE, offset=offset, with_vectors=with_vectors)
+            if page:
+                yield page
+            if offset is None:
+                return
 
 
 def vectors_of(page: list[PointRecord], using: str) -> tuple[list[PointRecord], Vector]:

@@ -91,7 +91,7 @@ def opposition(name: str, body: OppositionRequest, runtime: RuntimeDep, principa
         limits,
         using=body.vector,
         limit=body.limit,
-        filter=parse_filter(body.filter),
+        filter=parse_filter(body.filter, limits),
         explain=body.explain,
         bins=body.histogram,
     )

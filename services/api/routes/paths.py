@@ -84,7 +84,7 @@ def path(name: str, body: PathRequest, runtime: RuntimeDep, principal: Principal
     resolver = build_resolver(
         runtime, info, uploads, center=body.center, templates=body.templates, using=body.vector
     )
-    flt = parse_filter(body.filter)
+    flt = parse_filter(body.filter, limits)
     ids, payloads, vectors, query = _points(resolver, body, flt, limits)
     order: list[PathPoint] = []
     length = input_length = 0.0

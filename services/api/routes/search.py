@@ -93,7 +93,7 @@ def run_search(
         using=body.vector,
         limit=body.limit,
         offset=body.offset,
-        filter=parse_filter(body.filter),
+        filter=parse_filter(body.filter, limits),
         explain=body.explain,
     )
     hits = [hit_json(h) for h in result.hits]
