@@ -60,12 +60,15 @@ class SharedServer:
                 base[k] = v
         self.env = base
         self.cli = [sys.executable, "-m", "services.cli.main"]
-        self.proc = Proc("api", [*self.cli, "serve", "--host", "127.0.0.1", "--port", str(self.port)], self.env, self.logs)
+        serve = [*self.cli, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.proc = Proc("api", serve, self.env, self.logs)
         self.keys: dict[tuple[str, str], str] = {}
 
     # --- the operator's side ------------------------------------------------------------------
 
-    def run_cli(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run_cli(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``signifier ARGS`` with the server's environment (plus ``env``); stdout and stderr captured."""
         res = subprocess.run(
             [*self.cli, *args], env={**self.env, **(env or {})}, cwd=REPO, capture_output=True, text=True, timeout=120
