@@ -50,7 +50,9 @@ def make_thumbnail(decoded: DecodedImage, data: bytes, side: int) -> bytes:
     wanted = min(side, max(decoded.width, decoded.height))
     if max(img.size) < wanted:
         img = Image.open(io.BytesIO(data))
-        img.thumbnail((side, side))  # drafts at the smallest DCT scale still >= side, then resizes
+        # reducing_gap=1: draft at the smallest DCT scale whose longest side still reaches ``side`` (the
+        # default 2 would decode twice as large), then resize the rest of the way.
+        img.thumbnail((side, side), reducing_gap=1.0)
         return _encode(to_rgb(img))
     rgb = to_rgb(img)
     size = _fit(*rgb.size, side)
