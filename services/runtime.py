@@ -22,8 +22,10 @@ from services.encoders.cache import TextEmbeddingCache
 from services.encoders.clip import ClipEncoder
 from services.vectorstore.base import VectorStore
 from services.vectorstore.factory import build_store
+from services.vectorstore.thumbnails import ThumbnailStore
 from workers.pipeline.fetch import SafeFetcher
 from workers.pipeline.runner import IngestPipeline
+from workers.pipeline.writer import StoreWriter
 from workers.queue import JobQueue, build_queue
 
 
@@ -32,6 +34,7 @@ class Runtime:
     settings: Settings
     encoder: Encoder
     store: VectorStore
+    thumbnails: ThumbnailStore  # each point's thumbnail, made at ingest; the image route serves only these
     sessions: sessionmaker[Session]
     collections: CollectionRegistry
     jobs: JobStore
@@ -60,13 +63,17 @@ def build_runtime(
     store = store or build_store(settings, advertise_url=advertise_url)
     sessions = init_db(make_engine(settings.resolved_database_url))
     jobs = JobStore(sessions, settings.ingest.max_errors_recorded)
-    pipeline = IngestPipeline(encoder, store, settings.ingest, settings.limits, fetch_url=SafeFetcher(settings.fetch))
+    thumbnails = ThumbnailStore(settings.thumbnails_dir)
+    pipeline = IngestPipeline(
+        encoder, StoreWriter(store, thumbnails), settings.ingest, settings.limits, fetch_url=SafeFetcher(settings.fetch)
+    )
     return Runtime(
         settings=settings,
         encoder=encoder,
         store=store,
+        thumbnails=thumbnails,
         sessions=sessions,
-        collections=CollectionRegistry(sessions, store, settings.quotas),
+        collections=CollectionRegistry(sessions, store, settings.quotas, thumbnails),
         jobs=jobs,
         text_cache=TextEmbeddingCache(settings.text_cache_size),
         pipeline=pipeline,

@@ -1,10 +1,11 @@
 """How a Celery worker reaches job records and the vector store, in each topology.
 
 - ``DirectBackend`` (server mode: ``SIGNIFIER_QDRANT_URL`` and a shared database): the worker upserts into
-  Qdrant and updates job records itself, through the same ``JobCoordinator`` the API uses.
+  Qdrant and updates job records itself, through the same ``JobCoordinator`` the API uses; it writes
+  thumbnails into the data dir, which it shares with the API (the ``/data`` volume in deploy/).
 - ``ApiBackend`` (embedded store: the API process is the only one that may open it): the worker decodes
-  and embeds, then hands each batch to the API's internal routes, authenticated with the shared
-  ``SIGNIFIER_INTERNAL_TOKEN``. Calls are retried with backoff while the API restarts.
+  and embeds, then hands each batch, thumbnails included, to the API's internal routes, authenticated
+  with the shared ``SIGNIFIER_INTERNAL_TOKEN``. Calls are retried with backoff while the API restarts.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from services.accounts.jobs import ItemError
 from services.core.errors import InvalidInput, NotFoundError, SignifierError, StoreUnavailable
 from services.core.types import PointRecord
 from services.vectorstore.base import VectorStore
+from services.vectorstore.thumbnails import ThumbnailStore
 from workers.coordinator import ChunkWork, JobCoordinator
 from workers.pipeline.items import FailedItem
-from workers.pipeline.writer import PointWriter
+from workers.pipeline.writer import PointWriter, StoreWriter, Thumbnails
 from workers.wire import encode_point
 
 log = logging.getLogger(__name__)
@@ -47,11 +49,12 @@ class WorkerBackend(Protocol):
 
 
 class DirectBackend:
-    """Job records through a local coordinator, points straight into the store."""
+    """Job records through a local coordinator, points straight into the store, thumbnails into the shared
+    data dir."""
 
-    def __init__(self, coordinator: JobCoordinator, store: VectorStore) -> None:
+    def __init__(self, coordinator: JobCoordinator, store: VectorStore, thumbnails: ThumbnailStore) -> None:
         self.coordinator = coordinator
-        self.writer: PointWriter = store
+        self.writer: PointWriter = StoreWriter(store, thumbnails)
         self.store = store
 
     def start_chunk(self, job_id: str, idx: int, retry: bool = False) -> ChunkWork | None:
@@ -120,8 +123,10 @@ class ApiWriter:
     def __init__(self, api: ApiClient) -> None:
         self.api = api
 
-    def upsert(self, name: str, points: Sequence[PointRecord]) -> None:
-        self.api.call("POST", f"/internal/v1/collections/{name}/points", {"points": [encode_point(p) for p in points]})
+    def upsert(self, name: str, points: Sequence[PointRecord], thumbnails: Thumbnails | None = None) -> None:
+        thumbs = thumbnails or {}
+        body = {"points": [encode_point(p, thumbs.get(p.id)) for p in points]}
+        self.api.call("POST", f"/internal/v1/collections/{name}/points", body)
 
     def retrieve(self, name: str, ids: Sequence[str], with_vectors: bool = False) -> list[PointRecord]:
         found = self.api.call("POST", f"/internal/v1/collections/{name}/points/lookup", {"ids": list(ids)})

@@ -113,12 +113,14 @@ def build_backend(settings: Settings, send: Any) -> WorkerBackend:
     from services.accounts.job_chunks import ChunkStore
     from services.accounts.jobs import JobStore
     from services.vectorstore.factory import build_store
+    from services.vectorstore.thumbnails import ThumbnailStore
     from workers.coordinator import JobCoordinator
 
     sessions = init_db(make_engine(settings.resolved_database_url))
     jobs = JobStore(sessions, settings.ingest.max_errors_recorded)
     coordinator = JobCoordinator(jobs, ChunkStore(sessions), send, w)
-    return DirectBackend(coordinator, build_store(settings))
+    # Thumbnails go to the data dir the API serves them from: the volume API and workers share.
+    return DirectBackend(coordinator, build_store(settings), ThumbnailStore(settings.thumbnails_dir))
 
 
 def build_context(settings: Settings, encoder: Encoder | None = None) -> WorkerContext:

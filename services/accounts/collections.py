@@ -27,6 +27,7 @@ from services.accounts.timeutil import aware, utcnow
 from services.core.errors import AlreadyExists, CollectionNotFound, Forbidden, InvalidInput
 from services.core.settings import QuotaSettings
 from services.vectorstore.base import CollectionSpec, VectorStore, check_collection_name
+from services.vectorstore.thumbnails import ThumbnailStore
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,16 @@ def store_name_for(name: str) -> str:
 
 class CollectionRegistry:
     def __init__(
-        self, sessions: sessionmaker[Session], store: VectorStore, quota_defaults: QuotaSettings | None = None
+        self,
+        sessions: sessionmaker[Session],
+        store: VectorStore,
+        quota_defaults: QuotaSettings | None = None,
+        thumbnails: ThumbnailStore | None = None,
     ) -> None:
         self.sessions = sessions
         self.store = store
         self.quota_defaults = quota_defaults or QuotaSettings()
+        self.thumbnails = thumbnails  # None: this registry does not delete thumbnails (CLI reads, tests)
 
     def create(self, principal: Principal, name: str, model: str, dim: int) -> CollectionInfo:
         if not principal.can_write():
@@ -147,6 +153,9 @@ class CollectionRegistry:
             audit.record(s, principal, "collection.delete", name, principal.team, store_name=info.store_name)
             if self.store.collection_exists(info.store_name):
                 self.store.delete_collection(info.store_name)
+        # After the commit: a failed delete keeps the thumbnails of the collection it kept.
+        if self.thumbnails is not None:
+            self.thumbnails.delete_collection(info.store_name)
 
     def ensure(self, principal: Principal, name: str, model: str, dim: int) -> CollectionInfo:
         """The collection, created if missing; refuses one built with another model."""

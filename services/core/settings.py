@@ -58,6 +58,9 @@ class IngestSettings(BaseModel):
     # Before embedding a batch, look up its content-derived ids and skip those already stored, so a
     # resumed or re-run job does no work twice. Off: every item is re-embedded and its payload replaced.
     skip_existing: bool = True
+    # Longest side, in px, of the JPEG thumbnail stored for each point at ingest (under data_dir/thumbnails);
+    # the image route serves it, never the source file. 256 is the largest the web UI asks for; 0 stores none.
+    thumbnail_side: int = Field(default=256, ge=0, le=1024)
 
 
 class WorkerSettings(BaseModel):
@@ -179,6 +182,11 @@ class Settings(BaseSettings):
     @property
     def vectors_dir(self) -> Path:
         return self.data_dir / "collections"
+
+    @property
+    def thumbnails_dir(self) -> Path:
+        """Per-point thumbnails, one folder per store collection; workers writing to Qdrant share it."""
+        return self.data_dir / "thumbnails"
 
 
 @lru_cache(maxsize=1)

@@ -155,3 +155,35 @@ def test_internal_routes_need_the_token(cluster: Cluster) -> None:
     ok = cluster.http.post(path, json={"ids": []}, headers={"Authorization": f"Bearer {TOKEN}"})
     # Authorised: the route runs (and store collections are named "<name>-<hex>", so this one is unknown).
     assert ok.status_code == 404 and ok.json()["detail"]["code"] == "collection_not_found", ok.text
+
+
+def test_thumbnails_travel_with_the_points_to_the_api_that_stores_them(cluster: Cluster, tmp_path: Path) -> None:
+    """Workers make each thumbnail from the image they decoded; the API (the single writer) stores it and
+    serves it, and never reads the source file again."""
+    import numpy as np
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    originals = {}
+    for i, color in enumerate(["red", "green", "blue"]):
+        img = Image.new("RGB", (640, 480), color)
+        img.paste((255, 255, 255), (40 * i, 40, 40 * i + 200, 240))
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=90)
+        (folder / f"{color}.jpg").write_bytes(buf.getvalue())
+        originals[color] = img
+    cluster.call("POST", "/v1/collections", {"name": "thumbs"}, expect=201)
+    job_id = cluster.call("POST", "/v1/collections/thumbs/ingest", {"path": str(folder)}, expect=202)["job_id"]
+    assert cluster.wait_job(job_id)["state"] == "done"
+    stored = list((cluster.tmp / "data" / "thumbnails").glob("thumbs-*/*/*.jpg"))
+    assert len(stored) == 3, stored
+    for p in folder.iterdir():
+        p.unlink()  # gone from disk: the thumbnails are the API's own copies
+    hits = cluster.call("POST", "/v1/collections/thumbs/search", {"expression": '"red"', "limit": 3}, expect=200)
+    for hit in hits["hits"]:
+        r = cluster.http.get(f"/v1/collections/thumbs/points/{hit['id']}/image")
+        assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg", r.text
+        want = originals[Path(hit["payload"]["source"]).stem].copy()
+        want.thumbnail((256, 256))
+        got = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"), dtype=np.float32)
+        assert got.shape == (192, 256, 3) and np.abs(got - np.asarray(want, dtype=np.float32)).mean() < 8

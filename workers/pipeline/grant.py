@@ -246,15 +246,3 @@ def roots_refusal(settings: Settings) -> str | None:
         )
     return None
 
-
-def serving_grant(settings: Settings, principal: Principal) -> ReadGrant:
-    """What a point's stored image may be served from: the team's roots now, and the server's upload dir.
-
-    Sources were checked when ingested; this catches a file swapped for a link out of the grant since."""
-    try:
-        g = grant_for(settings, principal)
-    except Forbidden:
-        g = ReadGrant()
-    if g.anywhere:
-        return UNRESTRICTED  # the single local owner: its own data dir is no secret to it
-    return ReadGrant(g.roots + _resolved([settings.data_dir / "uploads"]))

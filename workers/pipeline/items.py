@@ -36,10 +36,11 @@ class FailedItem:
 
 @dataclass(frozen=True)
 class PreparedItem:
-    """A decoded, preprocessed image ready for the encoder."""
+    """A decoded, preprocessed image ready for the encoder, and its JPEG thumbnail (None: none kept)."""
 
     item: SourceItem
     content_hash: str
     pixels: npt.NDArray[np.float32]
     width: int
     height: int
+    thumbnail: bytes | None = None

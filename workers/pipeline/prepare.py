@@ -11,6 +11,7 @@ from services.core.errors import SignifierError
 from services.core.settings import Limits
 from workers.pipeline.decode import content_hash, decode_image, read_file
 from workers.pipeline.items import FailedItem, PreparedItem, SourceItem
+from workers.pipeline.thumbnail import make_thumbnail
 
 Preprocess = Callable[[object], npt.NDArray[np.float32]]
 FetchUrl = Callable[[str], bytes]
@@ -38,14 +39,17 @@ def prepare(
     limits: Limits,
     fetch_url: FetchUrl = _no_urls,
     draft_side: int | None = None,
+    thumbnail_side: int = 0,
 ) -> PreparedItem | FailedItem:
-    """Load, decode and preprocess one item; any problem becomes a ``FailedItem`` with its reason."""
+    """Load, decode and preprocess one item, and make its thumbnail (``thumbnail_side`` > 0) from the same
+    decoded image; any problem becomes a ``FailedItem`` with its reason."""
     try:
         data = load_bytes(item, limits, fetch_url)
         decoded = decode_image(data, limits.max_image_pixels, draft_side)
         pixels = preprocess(decoded.image)
+        thumbnail = make_thumbnail(decoded, data, thumbnail_side) if thumbnail_side > 0 else None
     except SignifierError as exc:
         return FailedItem(item.source, exc.message)
     except Exception as exc:
         return FailedItem(item.source, f"unexpected error while decoding: {type(exc).__name__}: {exc}")
-    return PreparedItem(item, content_hash(data), pixels, decoded.width, decoded.height)
+    return PreparedItem(item, content_hash(data), pixels, decoded.width, decoded.height, thumbnail)

@@ -84,7 +84,14 @@ class IngestPipeline:
 
     def _prepare_timed(self, item: SourceItem) -> tuple[PreparedItem | FailedItem, float]:
         t0 = time.perf_counter()
-        out = prepare(item, self.encoder.preprocess, self.limits, self.fetch_url, self.encoder.decode_side)
+        out = prepare(
+            item,
+            self.encoder.preprocess,
+            self.limits,
+            self.fetch_url,
+            self.encoder.decode_side,
+            self.ingest.thumbnail_side,
+        )
         return out, time.perf_counter() - t0
 
     def run(self, collection: str, entries: Iterable[SourceItem | FailedItem], reporter: Reporter) -> IngestResult:
@@ -180,7 +187,11 @@ class IngestPipeline:
             embedded = EmbeddedBatch(flight.todo, image_vectors, text_vectors, truncated)
             embed_s = image_s + text_s
             t0 = time.perf_counter()
-            write_points(self.store, collection, build_points(collection, embedded), self.ingest.upsert_batch)
+            points = build_points(collection, embedded)
+            thumbnails = {
+                p.id: it.thumbnail for p, it in zip(points, flight.todo, strict=True) if it.thumbnail is not None
+            }
+            write_points(self.store, collection, points, thumbnails, self.ingest.upsert_batch)
             upsert_s += time.perf_counter() - t0
         if batch.items:
             INGEST_STAGE_SECONDS.labels("embed").observe(embed_s)

@@ -1,22 +1,52 @@
-"""The writer stage: embedded batches → points with payload → idempotent upserts."""
+"""The writer stage: embedded batches → points with payload (and thumbnails) → idempotent upserts."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from services.core.types import PointRecord
+from services.vectorstore.thumbnails import ThumbnailStore
 from workers.pipeline.embed import EmbeddedBatch
 from workers.pipeline.ids import point_id
 
+Thumbnails = Mapping[str, bytes]
+"""Point id → JPEG thumbnail bytes, for the points of one upsert that have one."""
 
-class PointWriter(Protocol):
-    """Where points go: a ``VectorStore``, or the API's internal route when a worker is not the writer."""
+
+class PointStore(Protocol):
+    """What the writer needs of a ``VectorStore``."""
 
     def upsert(self, name: str, points: Sequence[PointRecord]) -> None: ...
 
     def retrieve(self, name: str, ids: Sequence[str], with_vectors: bool = False) -> list[PointRecord]: ...
+
+
+class PointWriter(Protocol):
+    """Where points and their thumbnails go: a ``StoreWriter`` (this process writes the store and the
+    thumbnail folder), or the API's internal route when a worker is not the writer (``ApiWriter``)."""
+
+    def upsert(self, name: str, points: Sequence[PointRecord], thumbnails: Thumbnails | None = None) -> None: ...
+
+    def retrieve(self, name: str, ids: Sequence[str], with_vectors: bool = False) -> list[PointRecord]: ...
+
+
+class StoreWriter:
+    """Thumbnails into the ``ThumbnailStore`` first, then points into the store: a point that is stored
+    has its thumbnail (a crash between the two leaves only a thumbnail, replaced by the retry)."""
+
+    def __init__(self, store: PointStore, thumbnails: ThumbnailStore | None) -> None:
+        self.store = store
+        self.thumbnails = thumbnails  # None: thumbnails are dropped (tests, benchmarks)
+
+    def upsert(self, name: str, points: Sequence[PointRecord], thumbnails: Thumbnails | None = None) -> None:
+        if thumbnails and self.thumbnails is not None:
+            self.thumbnails.write_many(name, thumbnails)
+        self.store.upsert(name, points)
+
+    def retrieve(self, name: str, ids: Sequence[str], with_vectors: bool = False) -> list[PointRecord]:
+        return self.store.retrieve(name, ids, with_vectors)
 
 
 # Payload keys the pipeline owns; user metadata with these names is overridden.
@@ -48,6 +78,10 @@ def build_points(collection: str, batch: EmbeddedBatch, now: Callable[[], float]
     return points
 
 
-def write_points(store: PointWriter, collection: str, points: list[PointRecord], batch: int = 256) -> None:
+def write_points(
+    store: PointWriter, collection: str, points: list[PointRecord], thumbnails: Thumbnails, batch: int = 256
+) -> None:
+    """Upsert ``points`` ``batch`` at a time, each slice with its points' thumbnails."""
     for start in range(0, len(points), batch):
-        store.upsert(collection, points[start : start + batch])
+        part = points[start : start + batch]
+        store.upsert(collection, part, {p.id: thumbnails[p.id] for p in part if p.id in thumbnails})

@@ -5,6 +5,10 @@ need neither the store nor the job database. Every call is authenticated with th
 ``SIGNIFIER_INTERNAL_TOKEN`` (compared in constant time) instead of a user's API key: a worker acts for
 the job, whose team was checked when the job was accepted. Without the setting the routes answer 404.
 Upserts are idempotent (ids come from content), so a worker may safely repeat any call.
+
+What a worker hands in is checked before it is written: the store name against the collection-name
+pattern and the store, each point id as a UUID, each thumbnail as a small whole JPEG. A thumbnail's file
+is named from the store name and the point id only, never from anything in the payload.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from services.accounts.jobs import ItemError
 from services.api.deps import RuntimeDep
 from services.core.errors import NotFoundError, Unauthorized
 from services.runtime import Runtime
+from services.vectorstore.base import check_collection_name
 from workers.coordinator import JobCoordinator
-from workers.wire import decode_point
+from workers.pipeline.writer import StoreWriter
+from workers.wire import decode_point, decode_thumbnail
 
 router = APIRouter(prefix="/internal/v1", tags=["internal"], include_in_schema=False)
 
@@ -78,8 +84,18 @@ class FinishIn(BaseModel):
 
 @router.post("/collections/{store_name}/points", status_code=status.HTTP_204_NO_CONTENT)
 def upsert_points(store_name: str, body: PointsIn, runtime: InternalDep) -> None:
-    """Idempotent upsert of a worker's batch (vectors as base64 float32, see ``workers/wire.py``)."""
-    runtime.store.upsert(store_name, [decode_point(p) for p in body.points])
+    """Idempotent upsert of a worker's batch (vectors as base64 float32, thumbnails as base64 JPEG, see
+    ``workers/wire.py``); nothing is written unless every point of the batch is valid."""
+    check_collection_name(store_name)
+    if not runtime.store.collection_exists(store_name):
+        raise NotFoundError(f"no store collection {store_name!r} (deleted while the job ran?)")
+    points = [decode_point(p) for p in body.points]
+    thumbnails = {}
+    for point, raw in zip(points, body.points, strict=True):
+        jpeg = decode_thumbnail(raw)
+        if jpeg is not None:
+            thumbnails[point.id] = jpeg
+    StoreWriter(runtime.store, runtime.thumbnails).upsert(store_name, points, thumbnails)
 
 
 @router.post("/collections/{store_name}/points/lookup")

@@ -40,10 +40,12 @@ class FakeEncoder(Encoder):
 class MemoryStore:
     def __init__(self) -> None:
         self.points: dict[str, PointRecord] = {}
+        self.thumbnails: dict[str, bytes] = {}
         self.upserts = 0
 
-    def upsert(self, name, points):
+    def upsert(self, name, points, thumbnails=None):
         self.upserts += 1
+        self.thumbnails.update(thumbnails or {})
         for p in points:
             self.points[p.id] = p
 
@@ -75,8 +77,9 @@ def _png(color) -> bytes:
     return buf.getvalue()
 
 
-def _pipeline(store, batch_size=4):
-    return IngestPipeline(FakeEncoder(), store, IngestSettings(batch_size=batch_size, decode_workers=2), Limits())
+def _pipeline(store, batch_size=4, thumbnail_side=256):
+    settings = IngestSettings(batch_size=batch_size, decode_workers=2, thumbnail_side=thumbnail_side)
+    return IngestPipeline(FakeEncoder(), store, settings, Limits())
 
 
 def test_every_item_ends_stored_or_failed():
@@ -139,3 +142,20 @@ def test_repeated_alt_text_is_encoded_once_per_batch_and_flagged_per_item():
     np.testing.assert_array_equal(vectors[0], vectors[5])
     assert not np.allclose(vectors[0], vectors[1])
     assert truncated == {1, 4}  # 5 words + 2 specials > context 5, on both items that carry it
+
+
+def test_every_stored_point_comes_with_its_thumbnail():
+    big = io.BytesIO()
+    Image.new("RGB", (600, 300), "green").save(big, format="JPEG")
+    items = [SourceItem("small", "bytes", None, {}, _png("red")), SourceItem("big", "bytes", None, {}, big.getvalue())]
+    store = MemoryStore()
+    _pipeline(store).run("c", items, Recorder())
+    assert store.thumbnails.keys() == store.points.keys()
+    sizes = {p.payload["source"]: Image.open(io.BytesIO(store.thumbnails[p.id])).size for p in store.points.values()}
+    assert sizes == {"small": (8, 8), "big": (256, 128)}  # never enlarged; the longest side at 256
+
+
+def test_thumbnail_side_zero_stores_none():
+    store = MemoryStore()
+    _pipeline(store, thumbnail_side=0).run("c", [SourceItem("a", "bytes", None, {}, _png("red"))], Recorder())
+    assert len(store.points) == 1 and store.thumbnails == {}
