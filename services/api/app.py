@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.api.deps import enforce_access
 from services.api.errors import install_error_handlers
+from services.api.guards import install_guards
 from services.api.routes import (
     admin,
     classify,
@@ -68,6 +69,7 @@ def create_app(
         dependencies=[Depends(enforce_access)],
     )
     install_error_handlers(app)
+    install_guards(app, settings)  # Host, Origin and Content-Type checks against web pages (guards.py)
     query_routers = (oppositions, classify, similarity, paths, concepts)
     for module in (health, collections, ingest, jobs, points, search, embed, admin, internal, *query_routers):
         app.include_router(module.router)
