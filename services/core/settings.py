@@ -176,7 +176,7 @@ class Settings(BaseSettings):
         if not token.strip():
             problem = "is empty"
         elif any(c.isspace() or not c.isprintable() or not c.isascii() for c in token):
-            problem = "contains spaces or control characters"
+            problem = "contains spaces, control or non-ASCII characters"
         elif len(token) < MIN_INTERNAL_TOKEN_CHARS:
             problem = f"is {len(token)} characters long"
         if problem:

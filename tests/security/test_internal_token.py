@@ -20,7 +20,9 @@ BAD_TOKENS = {"empty": "", "whitespace": "    ", "short": "s3cret-but-only-26-ch
 FORGED = {"points": [{"id": "00000000-0000-0000-0000-000000000001", "vector": {}, "payload": {"forged": True}}]}
 
 
-def _run(server: SharedServer, args: list[str], env: dict[str, str], timeout: float = 40) -> subprocess.CompletedProcess[str]:
+def _run(
+    server: SharedServer, args: list[str], env: dict[str, str], timeout: float = 40
+) -> subprocess.CompletedProcess[str]:
     """Run ``signifier ARGS``; a process still running at ``timeout`` (it accepted the token) fails the test."""
     started = time.monotonic()
     try:

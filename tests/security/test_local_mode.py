@@ -102,7 +102,11 @@ def test_a_foreign_origin_cannot_change_anything(local_server: SharedServer, col
         r = c.post(f"/v1/collections/{collection}/ingest", files={"files": ("a.png", _png(), "image/png")})
         assert r.status_code == 403, r.text
         assert c.delete(f"/v1/collections/{collection}").status_code == 403
-        for origin in ("null", f"http://127.0.0.1.evil.example:{local_server.port}", f"http://localhost:{local_server.port + 1}"):
+        for origin in (
+            "null",
+            f"http://127.0.0.1.evil.example:{local_server.port}",
+            f"http://localhost:{local_server.port + 1}",
+        ):
             r = c.post("/v1/collections", json={"name": "from-evil"}, headers={"Origin": origin})
             assert r.status_code == 403, origin
     with local_server.client() as c:
@@ -127,7 +131,9 @@ def test_the_same_origin_ui_flow_still_works(local_server: SharedServer, images:
         assert c.put("/v1/collections/ui/concepts/warm", json={"expression": '"red"'}).status_code == 201
         assert c.delete("/v1/collections/ui").status_code == 204
     # The same page opened as localhost.
-    with httpx.Client(base_url=f"http://localhost:{local_server.port}", headers={"Origin": f"http://localhost:{local_server.port}"}) as c:
+    with httpx.Client(
+        base_url=f"http://localhost:{local_server.port}", headers={"Origin": f"http://localhost:{local_server.port}"}
+    ) as c:
         assert c.post("/v1/collections", json={"name": "ui2"}).status_code == 201
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.support import SharedServer
-
 LOCAL = {"SIGNIFIER_AUTH": None, "SIGNIFIER_INGEST_ROOTS": None}
 
 
