@@ -28,7 +28,7 @@ from services.accounts.timeutil import aware, utcnow
 from services.core.errors import NotFoundError, Unauthorized
 
 KEY_PREFIX = "sig"
-_KEY_RE = re.compile(r"^sig_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+_KEY_RE = re.compile(r"sig_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 TOUCH_EVERY_S = 60.0  # last_used_at is written at most this often per key and process
 
 
@@ -65,7 +65,7 @@ def new_key() -> tuple[str, str]:
 
 def parse_key(key: str) -> str | None:
     """The key's id, or ``None`` if ``key`` is not shaped like a key this server issues."""
-    m = _KEY_RE.match(key)
+    m = _KEY_RE.fullmatch(key)
     return m.group(1) if m else None
 
 

@@ -17,8 +17,8 @@ from services.accounts.team_models import ApiKeyRow, TeamRow, UserRow
 from services.accounts.timeutil import aware, utcnow
 from services.core.errors import AlreadyExists, InvalidInput, NotFoundError
 
-TEAM_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-USER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
+TEAM_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # always fullmatch: "$" would allow a final "\n"
+USER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class UserInfo:
 
 
 def check_team_name(name: str) -> str:
-    if not TEAM_NAME_RE.match(name):
+    if not TEAM_NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"invalid team name {name!r}: use 1-64 lowercase letters, digits, '_' or '-', "
             "starting with a letter or digit"
@@ -125,7 +125,7 @@ class TeamStore:
     # --- users ---------------------------------------------------------------------------------
 
     def create_user(self, s: Session, team_id: str, name: str, role: str) -> UserInfo:
-        if not USER_NAME_RE.match(name):
+        if not USER_NAME_RE.fullmatch(name):
             raise InvalidInput(
                 f"invalid user name {name!r}: use 1-128 letters, digits or '_.@+-', starting with a letter or digit"
             )

@@ -15,6 +15,7 @@ from services.api.body_limit import BodyLimitMiddleware
 from services.api.budget import RequestBudgetMiddleware
 from services.api.deps import enforce_access
 from services.api.errors import install_error_handlers
+from services.api.guards import install_guards
 from services.api.routes import (
     admin,
     classify,
@@ -75,9 +76,12 @@ def create_app(
         dependencies=[Depends(enforce_access)],
     )
     install_error_handlers(app)
-    # Outermost first: a body over its cap is refused before anything runs; then each request's time budget.
+    # Starlette runs the middleware added last first. Outermost: the trusted-proxy rewrite and the guards
+    # against web pages (Host, Origin, Content-Type); then the body cap, so a body over it is refused
+    # before anything reads it; innermost, each request's time budget.
     app.add_middleware(RequestBudgetMiddleware, limits=settings.limits)
     app.add_middleware(BodyLimitMiddleware, limits=settings.limits, internal_routes=settings.internal_token is not None)
+    install_guards(app, settings)
     query_routers = (oppositions, classify, similarity, paths, concepts)
     for module in (health, collections, ingest, jobs, points, search, embed, admin, internal, *query_routers):
         app.include_router(module.router)

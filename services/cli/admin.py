@@ -20,6 +20,7 @@ from rich.table import Table
 from services.accounts.admin import Accounts
 from services.accounts.keys import KeyInfo
 from services.accounts.principal import Principal, is_loopback, operator
+from services.cli.config import load_settings
 from services.core.errors import SignifierError
 from services.core.settings import Settings
 
@@ -34,7 +35,7 @@ RoleOpt = Annotated[str, typer.Option("--role", "-r", help="owner, editor (inges
 def _accounts() -> tuple[Accounts, Principal]:
     from services.accounts.db import init_db, make_engine
 
-    settings = Settings()
+    settings = load_settings()
     sessions = init_db(make_engine(settings.resolved_database_url))
     return Accounts(sessions), operator(getpass.getuser())
 
@@ -174,8 +175,9 @@ def create_key(
     sys.stdout.write(issued.key + "\n")  # plain, unwrapped: copy-paste safe
     err.print(
         "Use it as  Authorization: Bearer <key>  e.g.\n"
-        f"  curl -H 'Authorization: Bearer {issued.key}' http://HOST:8000/v1/collections\n"
-        f"  export SIGNIFIER_API_KEY={issued.key}   # for 'signifier ... --api URL'\n"
+        # The key itself only on stdout, once: stderr lands in terminals' scrollback and CI logs.
+        "  curl -H 'Authorization: Bearer <key>' http://HOST:8000/v1/collections\n"
+        "  export SIGNIFIER_API_KEY='<key>'   # for 'signifier ... --api URL'\n"
         f"Revoke it with: signifier admin revoke-key {info.id}",
         soft_wrap=True,
     )

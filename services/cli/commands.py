@@ -17,6 +17,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from services.cli.config import load_settings
 from services.core.errors import (
     CollectionNotFound,
     ExpressionError,
@@ -122,7 +123,7 @@ def ingest_local(settings: Settings, path: Path, collection: str, follow: bool =
 
 def ingest_http(api: str | None, key: str | None, path: Path, collection: str, follow: bool = True) -> dict[str, Any]:
     try:
-        with client(Settings(), api, key) as c:
+        with client(load_settings(), api, key) as c:
             return _ingest(c, path, collection, follow)
     except httpx.TransportError as exc:
         raise StoreUnavailable(f"cannot reach the server at {api}: {exc}") from None
@@ -134,7 +135,7 @@ def search_local(settings: Settings, collection: str, body: dict[str, Any]) -> d
 
 
 def search_http(api: str | None, key: str | None, collection: str, body: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = call(Settings(), api, key, "POST", f"/v1/collections/{collection}/search", body)
+    result: dict[str, Any] = call(load_settings(), api, key, "POST", f"/v1/collections/{collection}/search", body)
     return result
 
 

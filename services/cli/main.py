@@ -14,6 +14,7 @@ from rich.table import Table
 
 from services.cli.admin import app as admin_app
 from services.cli.admin import refuse_unprotected_bind
+from services.cli.config import load_settings
 from services.cli.worker import worker as worker_command
 from services.core.errors import SignifierError
 from services.core.settings import BUNDLED_MODEL, Settings
@@ -42,7 +43,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _settings() -> Settings:
-    return Settings()
+    return load_settings()
 
 
 @app.callback()
@@ -77,7 +78,9 @@ def serve(
     )
     try:
         app_ = create_app(settings, advertise_url=f"http://{host}:{port}")
-        uvicorn.run(app_, host=host, port=port, log_level="info")
+        # uvicorn's proxy headers would trust X-Forwarded-For from 127.0.0.1 and take any text as the
+        # client; SIGNIFIER_FORWARDED_ALLOW_IPS and services/api/forwarded.py do that job instead.
+        uvicorn.run(app_, host=host, port=port, log_level="info", proxy_headers=False)
     except SignifierError as exc:
         raise _fail(exc.message) from None
 

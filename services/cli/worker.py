@@ -25,10 +25,10 @@ def worker(
     Points go to the Qdrant server (SIGNIFIER_QDRANT_URL), or to the embedded API that owns the store
     (SIGNIFIER_WORKERS__API_URL with SIGNIFIER_INTERNAL_TOKEN).
     """
+    from services.cli.config import load_settings
     from services.core.errors import SignifierError
-    from services.core.settings import Settings
 
-    settings = Settings()
+    settings = load_settings()  # an empty or short SIGNIFIER_INTERNAL_TOKEN stops here, before any connection
     if not settings.redis_url:
         err.print("[bold red]error:[/] a worker needs a queue: set SIGNIFIER_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
         raise typer.Exit(2)

@@ -5,15 +5,19 @@ Nested groups use ``__`` as the delimiter: ``SIGNIFIER_LIMITS__MAX_TERMS=16``.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 BUNDLED_MODEL = "shapes-clip"
+MIN_INTERNAL_TOKEN_CHARS = 32
+TOKEN_RECIPE = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 class Limits(BaseModel):
@@ -158,7 +162,18 @@ class Settings(BaseSettings):
     port: int = 8000
 
     # Shared secret of the internal routes workers call (embedded topology); unset: routes disabled.
+    # Set, it must be a real secret (checked at startup): an empty one would open the routes to anyone.
     internal_token: SecretStr | None = None
+
+    # Browser-facing guards (services/api/guards.py). With auth=local only loopback Host values are
+    # served (a DNS-rebinding page reaches 127.0.0.1 under its own name); with auth=required these
+    # Host values ("api.example.com", "*.example.com"; "*" = any: keys protect every route).
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["*"])
+    # Origins ("https://app.example.com") besides the server's own whose pages may send POST, PUT,
+    # PATCH and DELETE requests; any other Origin gets 403 (the server sends no CORS headers itself).
+    allowed_origins: list[str] = Field(default_factory=list)
+    # Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For/-Proto are believed; empty: none.
+    forwarded_allow_ips: list[str] = Field(default_factory=list)
 
     qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
     rate: RateSettings = Field(default_factory=RateSettings)
@@ -167,6 +182,56 @@ class Settings(BaseSettings):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     limits: Limits = Field(default_factory=Limits)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+    @field_validator("internal_token")
+    @classmethod
+    def _real_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = value.get_secret_value()
+        problem = None
+        if not token.strip():
+            problem = "is empty"
+        elif any(c.isspace() or not c.isprintable() or not c.isascii() for c in token):
+            problem = "contains spaces, control or non-ASCII characters"
+        elif len(token) < MIN_INTERNAL_TOKEN_CHARS:
+            problem = f"is {len(token)} characters long"
+        if problem:
+            raise ValueError(
+                f"SIGNIFIER_INTERNAL_TOKEN {problem}; it must be at least {MIN_INTERNAL_TOKEN_CHARS} printable "
+                f"characters (make one with: {TOKEN_RECIPE}), or leave it unset to disable the worker routes"
+            )
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_patterns(cls, value: list[str]) -> list[str]:
+        out = [v.strip().lower() for v in value]
+        for v in out:
+            if not v or ("*" in v[1:]) or (v.startswith("*") and v != "*" and not v.startswith("*.")):
+                raise ValueError(f"SIGNIFIER_ALLOWED_HOSTS: {v!r} is not a host name, '*.domain' or '*'")
+        return out
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        out = []
+        for v in value:
+            parts = urlsplit(v.strip().lower())
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+                raise ValueError(f"SIGNIFIER_ALLOWED_ORIGINS: {v!r} is not an origin like 'https://app.example.com'")
+            out.append(f"{parts.scheme}://{parts.netloc}")
+        return out
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for v in value:
+            try:
+                ipaddress.ip_network(v.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"SIGNIFIER_FORWARDED_ALLOW_IPS: {v!r} is not an IP address or CIDR network") from None
+        return [v.strip() for v in value]
 
     @property
     def mode(self) -> Literal["embedded", "server"]:

@@ -100,12 +100,12 @@ class VectorStore(ABC):
 
 # --- argument checks shared by every backend, so all of them reject the same inputs the same way ---
 
-COLLECTION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+COLLECTION_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # fullmatch: "$" would allow a final "\n"
 
 
 def check_collection_name(name: str) -> str:
     """Return ``name`` if it is a valid collection name (it becomes a directory name), else raise."""
-    if not isinstance(name, str) or not COLLECTION_NAME_RE.match(name):
+    if not isinstance(name, str) or not COLLECTION_NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"invalid collection name {name!r}: use 1-64 letters, digits, '_' or '-', starting with a letter or digit"
         )

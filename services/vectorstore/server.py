@@ -72,7 +72,7 @@ class ServerStore(VectorStore):
         location: str | None = None,
         hnsw_ef: int | None = None,
     ) -> None:
-        if prefix and not COLLECTION_NAME_RE.match(prefix):
+        if prefix and not COLLECTION_NAME_RE.fullmatch(prefix):
             raise InvalidInput(f"invalid collection prefix {prefix!r}")
         self._client = client
         self._prefix = prefix
@@ -131,11 +131,11 @@ class ServerStore(VectorStore):
             names = [c.name for c in self._client.get_collections().collections]
         n = len(self._prefix)
         return sorted(
-            name[n:] for name in names if name.startswith(self._prefix) and COLLECTION_NAME_RE.match(name[n:])
+            name[n:] for name in names if name.startswith(self._prefix) and COLLECTION_NAME_RE.fullmatch(name[n:])
         )
 
     def collection_exists(self, name: str) -> bool:
-        if not isinstance(name, str) or not COLLECTION_NAME_RE.match(name):
+        if not isinstance(name, str) or not COLLECTION_NAME_RE.fullmatch(name):
             return False
         with self._errors(None):
             return self._client.collection_exists(self._full(name))

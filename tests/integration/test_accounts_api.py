@@ -233,10 +233,11 @@ def test_local_mode_owner_on_loopback_only(backend: str, tmp_path: Path, encoder
             issued = local.post("/v1/admin/keys", json={"role": "viewer", "team": "acme"}).json()
             bad = local.get("/v1/collections", headers={"Authorization": "Bearer sig_bad"})
             assert bad.status_code == 401  # a key that is sent is checked, never ignored
-            # Clients at other addresses, on the same running app (no second lifespan).
-            loopback = TestClient(app, client=("127.0.0.1", 5000))
+            # Clients at other addresses, on the same running app (no second lifespan). Network clients must
+            # address the server by a loopback name in local mode (services/api/guards.py), as a browser does.
+            loopback = TestClient(app, client=("127.0.0.1", 5000), base_url="http://127.0.0.1:8000")
             assert [c["name"] for c in loopback.get("/v1/collections").json()["collections"]] == ["mine"]
-            remote = TestClient(app, client=("203.0.113.7", 5000))
+            remote = TestClient(app, client=("203.0.113.7", 5000), base_url="http://127.0.0.1:8000")
             r = remote.get("/v1/collections")
             assert r.status_code == 401 and "SIGNIFIER_AUTH" in _error(r)["message"]
             r = remote.get("/v1/collections", headers={"Authorization": f"Bearer {issued['key']}"})

@@ -59,7 +59,7 @@ PARAMS: dict[str, str] = {
 # Routes for Celery workers, authenticated by SIGNIFIER_INTERNAL_TOKEN instead of an API key: no API key
 # opens them (401), and they are not team-scoped (a worker acts for a job whose team was checked).
 WORKER_ROUTES = "/internal/"
-INTERNAL_TOKEN = "walk-internal-token"
+INTERNAL_TOKEN = "walk-internal-token-0123456789abcdef"  # >= 32 characters, as Settings demand
 # Parameters naming something inside a collection: Alpha's own collection with Bravo's value must fail too.
 INSIDE_COLLECTION = ("job_id", "point_id", "concept")
 BODY_METHODS = ("POST", "PUT", "PATCH")

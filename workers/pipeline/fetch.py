@@ -11,6 +11,7 @@ Downloads have connect/read timeouts, an overall deadline, a byte cap and a cont
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ import httpx
 
 from services.core.errors import FetchError
 from services.core.settings import FetchSettings
+
+log = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -114,9 +117,12 @@ class SafeFetcher:
         for raw in addresses:
             ip = ipaddress.ip_address(raw.split("%", 1)[0])
             if is_internal(ip) and not any(ip in net for net in self.allow):
+                # The reason is shown to the job's owner: it must not map the inside of the network for
+                # them, so the address goes only to the server log.
+                log.debug("fetch refused: %s resolves to internal address %s", u.host, ip)
                 raise FetchError(
-                    f"refused: {u.host} resolves to {ip}, a loopback/private/link-local or reserved address "
-                    "(allow it with SIGNIFIER_FETCH__ALLOW_NETWORKS)"
+                    "refused: the host resolves to a private or internal address "
+                    "(an operator may allow such networks with SIGNIFIER_FETCH__ALLOW_NETWORKS)"
                 )
         return Target(u, addresses[0])
 

@@ -35,9 +35,14 @@ def _authorise(request: Request, runtime: RuntimeDep) -> Runtime:
     expected = runtime.settings.internal_token
     if expected is None:
         raise NotFoundError("internal routes are disabled (set SIGNIFIER_INTERNAL_TOKEN to enable workers)")
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), expected.get_secret_value().encode()
+    scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
+    given = given.strip()
+    # Settings refuse an empty or short token at startup; a bare "Bearer" is refused here as well, so an
+    # empty token can never match. The comparison takes the same time wherever the first difference is.
+    if (
+        scheme.lower() != "bearer"
+        or not given
+        or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode())
     ):
         raise Unauthorized("internal routes need 'Authorization: Bearer <SIGNIFIER_INTERNAL_TOKEN>'")
     return runtime
