@@ -162,10 +162,13 @@ def install_error_handlers(app: FastAPI) -> None:
         # Routing's own errors (unknown path 404, wrong method 405, unparsable body 400) in the same shape.
         if exc.status_code in (204, 304):
             return Response(status_code=exc.status_code, headers=exc.headers)
+        # "route_not_found", not the domain's "not_found": a client can tell "no such route" from "no such thing".
         try:
             code = http.HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
         except ValueError:
             code = "http_error"
+        if exc.status_code == 404:
+            code = "route_not_found"
         return SafeJSONResponse(
             {"detail": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code, headers=exc.headers
         )

@@ -30,6 +30,8 @@ def find_lone_surrogate(value: object) -> tuple[str, int, str] | None:
     while stack:
         field, item = stack.pop()
         if isinstance(item, str):
+            if item.isascii():  # O(1)-ish fast path: base64 uploads are megabytes of ASCII
+                continue
             m = SURROGATE_RE.search(item)
             if m is not None:
                 return field, m.start(), m.group()
@@ -37,7 +39,7 @@ def find_lone_surrogate(value: object) -> tuple[str, int, str] | None:
             children: list[tuple[str, object]] = []
             for key, child in item.items():
                 name = f"{field}.{key}" if field else str(key)
-                if isinstance(key, str) and (m := SURROGATE_RE.search(key)) is not None:
+                if isinstance(key, str) and not key.isascii() and (m := SURROGATE_RE.search(key)) is not None:
                     return f"{field} (a key)" if field else "a key", m.start(), m.group()
                 children.append((name, child))
             stack.extend(reversed(children))

@@ -65,6 +65,8 @@ DEGENERATE = [
     ("POST", f"/v1/collections/{COLLECTION}/search", '{"expression": "\\"a\\" - \\"a\\""}'),
     ("POST", f"/v1/collections/{COLLECTION}/oppositions", '{"a": "\\"a\\"", "b": "\\"a\\""}'),
     ("POST", "/v1/embed", '{"texts": []}'),
+    ("POST", "/v1/admin/keys", '{"expires_in_days": 2.5433128833796544e+24, "role": "editor"}'),  # schemathesis
+    ("POST", "/v1/admin/keys", '{"expires_in_days": 1e400, "role": "editor"}'),
     ("POST", "/v1/similarity", f'{{"images": [], "texts": [], "collection": "{COLLECTION}"}}'),
 ]
 

@@ -101,7 +101,7 @@ def test_an_error_message_that_echoes_a_lone_surrogate_still_renders(base_url: s
 def test_routing_errors_have_the_same_shape(base_url: str) -> None:
     with httpx.Client(base_url=base_url, timeout=10) as client:
         r = client.get("/nowhere")
-        assert r.status_code == 404 and r.json()["detail"] == {"code": "not_found", "message": "Not Found"}
+        assert r.status_code == 404 and r.json()["detail"] == {"code": "route_not_found", "message": "Not Found"}
         r = client.post("/ok")
         assert r.status_code == 405 and r.json()["detail"]["code"] == "method_not_allowed"
         assert r.headers["allow"] == "GET"
