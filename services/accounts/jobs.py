@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.accounts.models import JobBatchRow, JobErrorRow, JobRow
 from services.accounts.principal import Principal
+from services.accounts.timeutil import aware
 from services.core.errors import JobNotFound
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -80,9 +81,10 @@ class JobStore:
                 source=row.source or {},
                 timings={**_stage_timings(s, job_id), **(row.timings or {})},
                 message=row.message,
-                created_at=row.created_at,
-                started_at=row.started_at,
-                finished_at=row.finished_at,
+                # SQLite hands back naive UTC; the API promises RFC 3339 date-times (with an offset).
+                created_at=aware(row.created_at),
+                started_at=aware(row.started_at),
+                finished_at=aware(row.finished_at),
             )
 
     def list_for(self, principal: Principal, collection: str | None = None, limit: int = 100) -> list[JobInfo]:

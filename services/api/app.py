@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from services.api.body_limit import BodyLimitMiddleware
 from services.api.budget import RequestBudgetMiddleware
 from services.api.deps import enforce_access
-from services.api.errors import install_error_handlers
+from services.api.errors import ERROR_RESPONSES, install_error_handlers
 from services.api.guards import install_guards
 from services.api.routes import (
     admin,
@@ -32,6 +32,7 @@ from services.api.routes import (
     search,
     similarity,
 )
+from services.api.text_input import reject_lone_surrogates
 from services.core.errors import InvalidInput
 from services.core.settings import Settings, get_settings
 from services.encoders.base import Encoder
@@ -72,8 +73,10 @@ def create_app(
         version="0.1.0",
         summary="Meaning math over CLIP embeddings: search image collections with expressions.",
         lifespan=lifespan,
-        # Authentication, rate limit, role and team scope of every /v1/ route, before the route runs.
-        dependencies=[Depends(enforce_access)],
+        # Authentication, rate limit, role and team scope of every /v1/ route, before the route runs;
+        # then (authenticated callers only) a JSON body must be valid Unicode text.
+        dependencies=[Depends(enforce_access), Depends(reject_lone_surrogates)],
+        responses=ERROR_RESPONSES,
     )
     install_error_handlers(app)
     # Starlette runs the middleware added last first. Outermost: the trusted-proxy rewrite and the guards

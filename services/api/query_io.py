@@ -14,6 +14,7 @@ from services.accounts.collections import CollectionInfo
 from services.accounts.principal import Principal
 from services.api.body_limit import lower_body_cap
 from services.api.routes.embed import decode_base64_image
+from services.api.text_input import check_text
 from services.core.errors import ImageError, InvalidInput, PayloadTooLarge, PointNotFound
 from services.core.settings import Limits
 from services.core.types import Vector
@@ -129,6 +130,7 @@ def form_json(fields: dict[str, str]) -> dict[str, Any]:
             raise InvalidInput(f"form field 'query' is not valid JSON: {exc}") from None
         if not isinstance(obj, dict):
             raise InvalidInput("form field 'query' must be a JSON object")
+        check_text(obj, "query")
         return obj
     out: dict[str, Any] = {}
     for key, value in fields.items():
@@ -139,6 +141,7 @@ def form_json(fields: dict[str, str]) -> dict[str, Any]:
             out[key] = json.loads(value)
         except ValueError:
             out[key] = value
+    check_text(out, "form")  # a JSON escape in a field ("\\udc30") decodes to a lone surrogate
     return out
 
 

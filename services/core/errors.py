@@ -58,6 +58,17 @@ class InvalidInput(SignifierError):
     code = "invalid_input"
 
 
+class InvalidText(InvalidInput):
+    """Text that is not valid Unicode (a lone surrogate). ``field`` names it; ``position`` is the character offset."""
+
+    code = "invalid_text"
+
+    def __init__(self, message: str, field: str, position: int) -> None:
+        super().__init__(message)
+        self.field = field
+        self.position = position
+
+
 class ExpressionError(InvalidInput):
     """A malformed query expression. ``position`` is the 0-based character offset of the problem."""
 

@@ -55,7 +55,13 @@ DEFAULT_MAX_TERMS = 64
 # Parentheses and axis() recurse; a cap keeps hostile input far from Python's recursion limit.
 MAX_DEPTH = 64
 
-_NUMBER_RE = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII digits only: ``str.isdigit`` and ``\d`` also accept "²", "③" or "٣", which ``float`` and the
+# grammar do not agree on; a number is written with 0-9 (``re.ASCII`` keeps ``\d`` to those).
+_NUMBER_RE = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_DIGITS = frozenset("0123456789")
+# A lone UTF-16 surrogate (from a JSON escape such as "\\udc30") is not text: it cannot be encoded,
+# tokenized or echoed back, so it is refused up front with its position.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _POINT_ID_RE = re.compile(r"[A-Za-z0-9_-]+")
 _OPERATORS = "+-*/(),|"
@@ -135,7 +141,7 @@ class _Lexer:
             if not text.strip():
                 self.error("empty text term: write the text between the quotes", i)
             return _Token("string", src[i:end], i, end, string=text)
-        if ch.isdigit() or (ch == "." and i + 1 < len(src) and src[i + 1].isdigit()):
+        if ch in _DIGITS or (ch == "." and i + 1 < len(src) and src[i + 1] in _DIGITS):
             return self._lex_number(i)
         if ch == "@":
             m = CONCEPT_NAME_RE.match(src, i + 1)
@@ -149,14 +155,18 @@ class _Lexer:
             return _Token("op", ch, i, i + 1)
         if ch in "'‘’“”":  # curly or single quotes pasted from documents are a common slip
             self.error(f'unexpected character {ch!r}: text terms go in straight double quotes: "text"', i)
+        if ch.isnumeric():  # "²", "③", "٣": look like numbers, but weights are written with 0-9
+            self.error(f"unexpected character {ch!r}: write numbers with the digits 0-9", i)
         self.error(f"unexpected character {ch!r}", i)
 
     def _lex_number(self, i: int) -> _Token:
         m = _NUMBER_RE.match(self.src, i)
-        assert m is not None  # the caller saw a digit, or '.' and a digit
+        if m is None:  # unreachable: the caller saw an ASCII digit, or '.' and one; never a 500 if not
+            self.error("malformed number", i)
         end = m.end()
         # "1e", "1.2.3", "1e-": a number glued to more number-ish characters is a typo, not 1 then "e".
         if end < len(self.src) and (self.src[end] in ".eE" or self.src[end].isdigit()):
+            # (isdigit, not _DIGITS: "2²" is a typo worth naming as a malformed number too)
             run = re.match(r"[\w.+-]*", self.src[end:])
             bad_end = end + (run.end() if run else 0)
             self.error(f"malformed number {self.src[i:bad_end]!r}", i)
@@ -404,7 +414,7 @@ class _Parser:
 
     def upload_index(self) -> int:
         tok = self.lex.peek()
-        if tok.kind != "number" or not tok.text.isdigit():
+        if tok.kind != "number" or not set(tok.text) <= _DIGITS:
             self.error(f"upload() takes an image index (0, 1, ...), found {_describe(tok)}", tok.pos)
         self.lex.next()
         return int(tok.text)
@@ -451,6 +461,12 @@ def parse(text: str, *, max_chars: int = DEFAULT_MAX_CHARS, max_terms: int = DEF
         raise ExpressionError(
             f"expression is too long: {len(text)} characters, at most {max_chars} are allowed",
             max_chars,
+            text,
+        )
+    if (bad := _SURROGATE_RE.search(text)) is not None:
+        raise ExpressionError(
+            f"invalid character \\u{ord(bad.group()):04x} (a lone surrogate): send the expression as Unicode text",
+            bad.start(),
             text,
         )
     if not text.strip():

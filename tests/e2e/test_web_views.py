@@ -18,10 +18,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def has_route(api: Any, method: str, path: str) -> bool:
-    """False when the app has no such route (404 without a domain error code, or 405)."""
+    """False when the app has no such route (404 ``route_not_found`` or a plain-text detail, or 405)."""
     r = api.request(method, path, json={})
     detail = r.json().get("detail") if r.headers.get("content-type", "").startswith("application/json") else None
-    return not (r.status_code == 405 or (r.status_code == 404 and not isinstance(detail, dict)))
+    no_route = not isinstance(detail, dict) or detail.get("code") == "route_not_found"
+    return not (r.status_code == 405 or (r.status_code == 404 and no_route))
 
 
 def point_id(api: Any, **payload: str) -> str:

@@ -23,6 +23,8 @@ from services.runtime import Runtime
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
+MAX_KEY_DAYS = 36_500
+
 
 class TeamCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -70,7 +72,10 @@ class KeyCreate(BaseModel):
     user: str | None = Field(None, description="A user of the team; the key can never do more than they can.")
     name: str = Field("", max_length=128, description="A label, e.g. what the key is for.")
     expires_at: dt.datetime | None = Field(None, description="When the key stops working (ISO 8601).")
-    expires_in_days: float | None = Field(None, gt=0, description="Or: days from now.")
+    # Bounded: a huge value overflowed datetime (a 500 schemathesis found); a century is "never" enough.
+    expires_in_days: float | None = Field(
+        None, gt=0, le=MAX_KEY_DAYS, allow_inf_nan=False, description="Or: days from now (at most 36,500)."
+    )
     admin: bool = Field(False, description="Administer every team (admins only).")
 
 

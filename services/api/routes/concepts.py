@@ -56,7 +56,11 @@ def get_concept(name: str, concept: str, runtime: RuntimeDep, principal: Princip
     return _out(query_services(runtime).concepts.get(info.id, info.name, concept))
 
 
-@router.put("/{name}/concepts/{concept}", response_model=ConceptOut)
+@router.put(
+    "/{name}/concepts/{concept}",
+    response_model=ConceptOut,
+    responses={201: {"model": ConceptOut, "description": "Saved as a new concept (200: replaced one)."}},
+)
 def put_concept(
     name: str, concept: str, body: ConceptIn, response: Response, runtime: RuntimeDep, principal: PrincipalDep
 ) -> ConceptOut:

@@ -32,7 +32,7 @@ class WalkSpec(BaseModel):
 
 class PathRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    ids: list[str] | None = Field(None, description="Points to order.")
+    ids: list[str] | None = Field(None, min_length=1, description="Points to order (at least one).")
     expression: str | None = Field(None, description="Or: order the top `limit` hits of this expression.")
     limit: int = Field(20, ge=1, description="Hits of `expression` to order.")
     start: str | None = Field(None, description="Id of the point the path must start at.")

@@ -177,3 +177,45 @@ def test_nested_axis_depth_is_capped() -> None:
     with pytest.raises(ExpressionError) as info:
         parse(text, max_chars=10_000, max_terms=1000)
     assert info.value.position == 5 * MAX_DEPTH
+
+
+# Characters that ``str.isdigit`` calls digits but the number grammar (ASCII 0-9) does not: these used to
+# reach an ``assert`` in the lexer (HTTP 500). Each is now an ExpressionError at its position.
+UNICODE_DIGIT_CASES = [
+    ('²*"a"', 0, "unexpected character '²': write numbers with the digits 0-9"),
+    ("③", 0, "unexpected character '③'"),
+    ("①", 0, "write numbers with the digits 0-9"),
+    ('"a" + ٣*"b"', 6, "unexpected character '٣'"),  # Arabic-Indic three: \d matched it, float() took it
+    ('.²*"a"', 0, "unexpected character '.'"),
+    ('2²*"a"', 0, "malformed number '2²'"),
+    ("upload(²)", 7, "unexpected character '²'"),
+    ("upload(1²)", 7, "malformed number '1²'"),
+]
+
+
+@pytest.mark.parametrize(("text", "position", "message"), UNICODE_DIGIT_CASES, ids=[c[0] for c in UNICODE_DIGIT_CASES])
+def test_non_ascii_digits_are_expression_errors(text: str, position: int, message: str) -> None:
+    with pytest.raises(ExpressionError) as info:
+        parse(text)
+    assert message in info.value.message
+    assert info.value.position == position, info.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [("\udc30", 0), ('"a" + "b\ud800"', 8), ('"a\udfff" - "b"', 2), ("@x\udc00", 2)],
+)
+def test_lone_surrogates_are_refused_with_their_position(text: str, position: int) -> None:
+    """A JSON escape such as "\\udc30" decodes to a lone surrogate, which no encoder or tokenizer takes."""
+    with pytest.raises(ExpressionError) as info:
+        parse(text)
+    assert info.value.position == position
+    assert "lone surrogate" in info.value.message
+    info.value.message.encode("utf-8")  # the message itself is safe to send
+
+
+def test_a_surrogate_pair_is_refused_too_it_is_not_valid_text_in_a_python_str() -> None:
+    # json.loads('"\\ud83d\\ude00"') joins the pair into one code point; only unpaired halves stay.
+    with pytest.raises(ExpressionError):
+        parse('"\ud83d\ude00"')
+    assert parse('"\U0001f600"') is not None
