@@ -204,7 +204,7 @@ async def _run_ours(args: argparse.Namespace, work: Workload, enc: HashTextEncod
     app = create_app(settings, encoder=enc)
     # The app's own lifespan, and an ASGI client in the same event loop: no server, no thread hops of ours.
     async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://bench"
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
     ) as client:
         assert (await client.post("/v1/collections", json={"name": "bench"})).status_code == 201
         runtime = app.state.runtime

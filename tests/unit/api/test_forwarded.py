@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from services.api.forwarded import ForwardedClient
@@ -23,7 +24,9 @@ def run(peer: str, trusted: list[str], **headers: str) -> tuple[dict[str, Any] |
 
     raw = [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
     scope = {"type": "http", "method": "GET", "path": "/", "headers": raw, "client": (peer, 1234), "scheme": "http"}
-    asyncio.run(ForwardedClient(app, trusted)(scope, receive, send))  # type: ignore[arg-type]
+    # On a thread of its own: an earlier test in the session may have left an event loop running here.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, ForwardedClient(app, trusted)(scope, receive, send)).result()  # type: ignore[arg-type]
     return (seen or None), sent
 
 

@@ -13,6 +13,7 @@ from services.accounts.jobs import ItemError, JobStore
 from services.accounts.principal import LOCAL_OWNER
 from services.core.settings import WorkerSettings
 from workers.coordinator import JobCoordinator
+from workers.pipeline.grant import ReadGrant
 
 
 @pytest.fixture()
@@ -26,7 +27,8 @@ def setup(tmp_path: Path):  # type: ignore[no-untyped-def]
     folder.mkdir()
     for i in range(10):
         (folder / f"{i:02d}.png").write_bytes(b"x")
-    job_id = jobs.create(LOCAL_OWNER, "c", {"kind": "path", "path": str(folder)})
+    source = {"kind": "path", "path": str(folder), "grant": ReadGrant((str(folder),)).as_dict()}
+    job_id = jobs.create(LOCAL_OWNER, "c", source)
     return coord, jobs, sent, job_id
 
 
