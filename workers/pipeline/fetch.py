@@ -161,7 +161,7 @@ class SafeFetcher:
         if not (ctype.startswith("image/") or ctype in _OK_TYPES):
             raise FetchError(f"not an image: the server sent content-type {ctype!r}")
         length = resp.headers.get("content-length")
-        if length and length.isdigit() and int(length) > self.settings.max_bytes:
+        if length and length.isascii() and length.isdigit() and int(length) > self.settings.max_bytes:
             raise FetchError(f"image is {int(length):,} bytes, over the limit of {self.settings.max_bytes:,}")
 
     def _read(self, resp: httpx.Response, deadline: float) -> bytes:

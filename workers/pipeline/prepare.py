@@ -47,7 +47,7 @@ def prepare(
         data = load_bytes(item, limits, fetch_url)
         decoded = decode_image(data, limits.max_image_pixels, draft_side)
         pixels = preprocess(decoded.image)
-        thumbnail = make_thumbnail(decoded, data, thumbnail_side) if thumbnail_side > 0 else None
+        thumbnail = make_thumbnail(decoded, thumbnail_side) if thumbnail_side > 0 else None
     except SignifierError as exc:
         return FailedItem(item.source, exc.message)
     except Exception as exc:

@@ -38,23 +38,17 @@ def _fit(w: int, h: int, side: int) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def make_thumbnail(decoded: DecodedImage, data: bytes, side: int) -> bytes:
-    """A JPEG whose longest side is ``side`` px (or the image's own size, if smaller), from ``decoded``.
+def make_thumbnail(decoded: DecodedImage, side: int) -> bytes:
+    """A JPEG whose longest side is ``side`` px, or less, from the image the encoder decoded.
 
-    ``decoded`` may be a JPEG the encoder draft-decoded at a reduced DCT scale (``decode_side``); when that
-    left it smaller than the thumbnail wants (a small model's ``decode_side`` on a large photo), the bytes
-    are decoded again at the thumbnail's own scale, so every thumbnail has its full ``side``. ``data`` was
-    already checked by ``decode_image`` (size, bomb guard), so reopening it is safe.
+    A JPEG is draft-decoded at a reduced DCT scale for the model (``decode_side``: both sides at least
+    twice the model's input), and the thumbnail is made from that same decode, never a second one: for
+    CLIP-sized models (``decode_side`` 448) it has its full ``side``; for a model with a smaller input
+    (the bundled shapes-clip, 128) a large photo's thumbnail is as large as that draft (128–256 px).
+    Decoding the photo again at the thumbnail's scale halved shapes-clip's ingest rate
+    (bench/ingest.py: 3.0× the notebook loop → 1.5×).
     """
-    img = decoded.image
-    wanted = min(side, max(decoded.width, decoded.height))
-    if max(img.size) < wanted:
-        img = Image.open(io.BytesIO(data))
-        # reducing_gap=1: draft at the smallest DCT scale whose longest side still reaches ``side`` (the
-        # default 2 would decode twice as large), then resize the rest of the way.
-        img.thumbnail((side, side), reducing_gap=1.0)
-        return _encode(to_rgb(img))
-    rgb = to_rgb(img)
+    rgb = to_rgb(decoded.image)
     size = _fit(*rgb.size, side)
     if size != rgb.size:
         # A new image (not ``thumbnail`` in place): the caller's decoded image also feeds the encoder.

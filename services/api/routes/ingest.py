@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from services.accounts.principal import Principal
-from services.api.body_limit import upload_request_bytes
 from services.api.deps import PrincipalDep, RuntimeDep
 from services.api.schemas import IngestRequest, JobAccepted
 from services.core.errors import Forbidden, InvalidInput, PayloadTooLarge
@@ -71,11 +70,7 @@ async def ingest(name: str, request: Request, runtime: RuntimeDep, principal: Pr
     _check_writer(principal)
     info = runtime.collections.get(principal, name)
     content_type = request.headers.get("content-type", "")
-    # The body-limit middleware also enforces this cap while a chunked body streams in.
-    limit = upload_request_bytes(runtime.settings.limits)
-    length = int(request.headers.get("content-length") or 0)
-    if length > limit:
-        raise PayloadTooLarge(f"request body is {length:,} bytes, over the limit of {limit:,}")
+    # The body cap (declared or streamed) is enforced before this runs: services/api/body_limit.py.
     if content_type.startswith("multipart/form-data"):
         job_id = runtime.jobs.create(principal, info.name, {"kind": "upload"})
         job_dir = upload_dir(runtime.settings.data_dir, job_id)
