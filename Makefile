@@ -35,6 +35,7 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy
@@ -42,9 +43,10 @@ typecheck: install
 unit: install
 	$(BIN)/pytest tests/unit -q
 
-# The whole suite: lint, types, unit, integration (real services), e2e (real browser where installed).
+# The whole suite: lint, layer contracts (.importlinter), types, unit, integration (real services), e2e (real browser where installed).
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 

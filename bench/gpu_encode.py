@@ -46,8 +46,8 @@ def bench_decode(n: int, threads: int) -> dict[str, float]:
     import numpy as np
     from PIL import Image
 
+    from services.encoders.decode import decode_image
     from services.encoders.transforms import PreprocessConfig, preprocess
-    from workers.pipeline.decode import decode_image
 
     rng = np.random.default_rng(0)
     blobs = []

@@ -36,15 +36,15 @@ from PIL import Image
 from services.core.settings import IngestSettings, Limits
 from services.core.types import PointRecord, l2_normalize
 from services.encoders.clip import ClipEncoder
+from services.encoders.decode import content_hash
+from services.ingest.ids import point_id
+from services.ingest.runner import IngestPipeline
+from services.ingest.writer import StoreWriter
+from services.sources.items import FailedItem
+from services.sources.readers import FolderReader
 from services.vectorstore.base import CollectionSpec
 from services.vectorstore.embedded import EmbeddedStore
 from services.vectorstore.thumbnails import ThumbnailStore
-from workers.pipeline.decode import content_hash
-from workers.pipeline.ids import point_id
-from workers.pipeline.items import FailedItem
-from workers.pipeline.readers import FolderReader
-from workers.pipeline.runner import IngestPipeline
-from workers.pipeline.writer import StoreWriter
 
 
 def make_images(out: Path, count: int, seed: int = 7) -> list[Path]:

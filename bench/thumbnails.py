@@ -28,9 +28,9 @@ from PIL import Image
 
 from services.core.settings import Limits
 from services.encoders.transforms import PreprocessConfig, preprocess
+from services.ingest.prepare import prepare
+from services.sources.items import PreparedItem, SourceItem
 from services.vectorstore.thumbnails import ThumbnailStore
-from workers.pipeline.items import PreparedItem, SourceItem
-from workers.pipeline.prepare import prepare
 
 
 def photo_like(rng: np.random.Generator, w: int = 640, h: int = 480) -> bytes:

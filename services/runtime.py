@@ -11,22 +11,22 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.accounts.admin import Accounts
-from services.accounts.collections import CollectionRegistry
-from services.accounts.db import init_db, make_engine
-from services.accounts.jobs import JobStore
 from services.accounts.quotas import Quotas
 from services.accounts.ratelimit import RateLimiter, build_rate_limiter
+from services.catalog.collections import CollectionRegistry
 from services.core.settings import Settings
+from services.db.engine import init_db, make_engine
 from services.encoders.base import Encoder
 from services.encoders.cache import TextEmbeddingCache
 from services.encoders.clip import ClipEncoder
+from services.ingest.runner import IngestPipeline
+from services.ingest.writer import StoreWriter
+from services.jobs.queue import JobQueue, build_queue
+from services.jobs.records import JobStore
+from services.sources.fetch import SafeFetcher
 from services.vectorstore.base import VectorStore
 from services.vectorstore.factory import build_store
 from services.vectorstore.thumbnails import ThumbnailStore
-from workers.pipeline.fetch import SafeFetcher
-from workers.pipeline.runner import IngestPipeline
-from workers.pipeline.writer import StoreWriter
-from workers.queue import JobQueue, build_queue
 
 
 @dataclass

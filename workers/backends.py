@@ -17,15 +17,15 @@ from typing import Any, Protocol
 
 import httpx
 
-from services.accounts.jobs import ItemError
 from services.core.errors import InvalidInput, NotFoundError, SignifierError, StoreUnavailable
 from services.core.types import PointRecord
+from services.ingest.writer import PointWriter, StoreWriter, Thumbnails
+from services.jobs.coordinator import ChunkWork, JobCoordinator
+from services.jobs.records import ItemError
+from services.jobs.wire import encode_point
+from services.sources.items import FailedItem
 from services.vectorstore.base import VectorStore
 from services.vectorstore.thumbnails import ThumbnailStore
-from workers.coordinator import ChunkWork, JobCoordinator
-from workers.pipeline.items import FailedItem
-from workers.pipeline.writer import PointWriter, StoreWriter, Thumbnails
-from workers.wire import encode_point
 
 log = logging.getLogger(__name__)
 

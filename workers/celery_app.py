@@ -1,14 +1,9 @@
-"""The Celery app (Redis broker) and the per-process worker context (model, backend, pipeline).
+"""The Celery worker process: its app (the API's, plus the tasks and the ack fix) and the per-process
+context (model, backend, pipeline).
 
-Delivery settings that make jobs survive crashes:
-
-- ``task_acks_late``: a message is acknowledged after its task returns, so a worker that dies mid-task
-  leaves it on the broker; ``task_reject_on_worker_lost`` requeues it at once when a pool process dies.
-- ``worker_prefetch_multiplier=1``: a worker holds one message per process, not a backlog that dies with it.
-- A vanished worker's unacknowledged messages come back after ``visibility_timeout_s`` (Redis); the
-  API's sweeper resends silent chunks sooner, and also those a restarted Redis forgot.
-- An acknowledgement that fails because Redis is down (restart, failover) must not stop the worker:
-  kombu would keep the finished message's prefetch slot forever; ``workers.broker`` fixes that.
+An acknowledgement that fails because Redis is down (restart, failover) must not stop the worker: kombu
+would keep the finished message's prefetch slot forever; ``workers.broker`` fixes that. The delivery
+settings themselves are in ``services/jobs/celery_client.py``.
 
 Tasks are thin (``workers/tasks.py``); the model is loaded once per worker process in
 ``worker_process_init`` (prefork) or on the first task (solo pool).
@@ -28,60 +23,22 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from services.core.errors import InvalidInput
 from services.core.settings import Settings, get_settings
 from services.encoders.base import Encoder
+from services.ingest.runner import IngestPipeline
+from services.jobs.celery_client import chunk_sender, make_celery
+from services.sources.fetch import SafeFetcher
 from workers import broker
 from workers.backends import ApiBackend, DirectBackend, WorkerBackend
-from workers.pipeline.fetch import SafeFetcher
-from workers.pipeline.runner import IngestPipeline
 
 log = logging.getLogger(__name__)
 
-QUEUE = "signifier.ingest"
-CHUNK_TASK = "signifier.ingest_chunk"
 
 
-def make_celery(settings: Settings) -> Celery:
-    """A Celery app on ``settings.redis_url`` with the crash-safe delivery settings above."""
-    if not settings.redis_url:
-        raise InvalidInput("Celery needs a broker: set SIGNIFIER_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+def make_worker_celery(settings: Settings) -> Celery:
+    """The app a worker runs: the API's app, the chunk task registered, failed acks released."""
     broker.install()  # a failed ack after a Redis restart would otherwise leave the worker idle for good
-    app = Celery("signifier", broker=settings.redis_url, include=["workers.tasks"])
-    w = settings.workers
-    app.conf.update(
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_default_queue=QUEUE,
-        task_ignore_result=True,
-        task_serializer="json",
-        accept_content=["json"],
-        broker_transport_options={"visibility_timeout": w.visibility_timeout_s},
-        broker_connection_retry_on_startup=True,
-        broker_connection_max_retries=None,  # keep reconnecting while Redis restarts
-        # Celery 6's default would be True: on a broker connection loss, kill the running tasks (and with
-        # them the pool process and its loaded model) to have them redelivered. Chunks are idempotent and
-        # the sweeper resends what Redis forgot, so let them finish (their ack may fail: workers.broker).
-        worker_cancel_long_running_tasks_on_connection_loss=False,
-        task_publish_retry=True,
-        task_publish_retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2},
-        worker_hijack_root_logger=False,
-        worker_send_task_events=False,
-        worker_enable_remote_control=False,  # no pidbox queues: one fewer thing to lose on a Redis restart
-        broker_pool_limit=4,
-    )
+    app = make_celery(settings)
+    app.conf.include = ["workers.tasks"]
     return app
-
-
-def chunk_sender(app: Celery):  # type: ignore[no-untyped-def]
-    """``send(job_id, idx)``: put one chunk task on the ingest queue."""
-
-    def send(job_id: str, idx: int) -> None:
-        with app.producer_or_acquire() as producer:
-            # Declare the queue every time: a restarted Redis has forgotten its binding, and a message
-            # published before a worker re-declares it would be dropped as unroutable.
-            app.amqp.queues[QUEUE](producer.channel).declare()
-            app.send_task(CHUNK_TASK, args=[job_id, idx], queue=QUEUE, producer=producer)
-
-    return send
 
 
 @dataclass
@@ -109,12 +66,12 @@ def build_backend(settings: Settings, send: Any) -> WorkerBackend:
             "a worker needs somewhere to store points: SIGNIFIER_QDRANT_URL (server mode), or "
             "SIGNIFIER_WORKERS__API_URL and SIGNIFIER_INTERNAL_TOKEN (the embedded API stores for it)"
         )
-    from services.accounts.db import init_db, make_engine
-    from services.accounts.job_chunks import ChunkStore
-    from services.accounts.jobs import JobStore
+    from services.db.engine import init_db, make_engine
+    from services.jobs.chunks import ChunkStore
+    from services.jobs.coordinator import JobCoordinator
+    from services.jobs.records import JobStore
     from services.vectorstore.factory import build_store
     from services.vectorstore.thumbnails import ThumbnailStore
-    from workers.coordinator import JobCoordinator
 
     sessions = init_db(make_engine(settings.resolved_database_url))
     jobs = JobStore(sessions, settings.ingest.max_errors_recorded)
@@ -173,7 +130,7 @@ class _LazyApp:
 
     def get(self) -> Celery:
         if self._app is None:
-            self._app = make_celery(get_settings())
+            self._app = make_worker_celery(get_settings())
         return self._app
 
 

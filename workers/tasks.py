@@ -14,10 +14,11 @@ from typing import Any
 from celery import Task, shared_task
 
 from services.core.errors import SignifierError
+from services.jobs.celery_client import CHUNK_TASK
+from services.sources.items import FailedItem
+from services.sources.readers import open_source
 from workers.backends import WorkerBackend, is_transient
-from workers.celery_app import CHUNK_TASK, WorkerContext, worker_context
-from workers.pipeline.items import FailedItem
-from workers.pipeline.readers import open_source
+from workers.celery_app import WorkerContext, worker_context
 
 log = logging.getLogger(__name__)
 

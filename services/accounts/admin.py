@@ -21,8 +21,8 @@ from services.accounts.audit import AuditEvent, AuditLog
 from services.accounts.keys import KeyInfo, KeyStore
 from services.accounts.principal import Principal, role_rank
 from services.accounts.teams import TeamInfo, TeamStore, UserInfo, check_role
-from services.accounts.timeutil import aware, utcnow
 from services.core.errors import Forbidden, InvalidInput, NotFoundError
+from services.core.timeutil import aware, utcnow
 
 
 @dataclass(frozen=True)

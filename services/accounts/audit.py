@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.accounts.principal import Principal
 from services.accounts.team_models import AuditRow
-from services.accounts.timeutil import aware, utcnow
+from services.core.timeutil import aware, utcnow
 
 
 @dataclass(frozen=True)

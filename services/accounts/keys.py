@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.accounts.principal import Principal, Role, weaker
 from services.accounts.team_models import ApiKeyRow, TeamRow, UserRow
 from services.accounts.teams import check_role
-from services.accounts.timeutil import aware, utcnow
 from services.core.errors import NotFoundError, Unauthorized
+from services.core.timeutil import aware, utcnow
 
 KEY_PREFIX = "sig"
 _KEY_RE = re.compile(r"sig_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")

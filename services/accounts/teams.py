@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.accounts.principal import ROLES, Role
 from services.accounts.team_models import ApiKeyRow, TeamRow, UserRow
-from services.accounts.timeutil import aware, utcnow
 from services.core.errors import AlreadyExists, InvalidInput, NotFoundError
+from services.core.timeutil import aware, utcnow
 
 TEAM_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # always fullmatch: "$" would allow a final "\n"
 USER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")

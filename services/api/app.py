@@ -37,8 +37,8 @@ from services.core.errors import InvalidInput
 from services.core.settings import Settings, get_settings
 from services.encoders.base import Encoder
 from services.runtime import build_runtime
+from services.sources.grant import roots_refusal
 from services.vectorstore.base import VectorStore
-from workers.pipeline.grant import roots_refusal
 
 log = logging.getLogger(__name__)
 

@@ -10,18 +10,18 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
-from services.accounts.collections import CollectionInfo
 from services.accounts.principal import Principal
 from services.api.body_limit import lower_body_cap
 from services.api.routes.embed import decode_base64_image
 from services.api.text_input import check_text
+from services.catalog.collections import CollectionInfo
 from services.core.errors import ImageError, InvalidInput, PayloadTooLarge, PointNotFound
 from services.core.settings import Limits
 from services.core.types import Vector
+from services.encoders.decode import decode_image
 from services.query.search import QueryInfo
 from services.runtime import Runtime
 from services.vectorstore.base import parse_point_id
-from workers.pipeline.decode import decode_image
 
 UPLOAD_FIELDS = ("files", "file", "uploads", "images")
 

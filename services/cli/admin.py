@@ -33,7 +33,7 @@ RoleOpt = Annotated[str, typer.Option("--role", "-r", help="owner, editor (inges
 
 
 def _accounts() -> tuple[Accounts, Principal]:
-    from services.accounts.db import init_db, make_engine
+    from services.db.engine import init_db, make_engine
 
     settings = load_settings()
     sessions = init_db(make_engine(settings.resolved_database_url))
@@ -240,7 +240,7 @@ def list_collections(
     team: Annotated[str | None, typer.Option("--team", "-t", help="Default: every team.")] = None,
 ) -> None:
     """Every team's collections and the name each has in the vector store (for snapshots and backups)."""
-    from services.accounts.collections import CollectionRegistry
+    from services.catalog.collections import CollectionRegistry
 
     accounts, op = _accounts()
     try:

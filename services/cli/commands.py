@@ -111,7 +111,7 @@ def _ingest(c: httpx.Client, path: Path, collection: str, follow: bool = True) -
 
 
 def ingest_local(settings: Settings, path: Path, collection: str, follow: bool = True) -> dict[str, Any]:
-    from workers.pipeline.readers import open_reader
+    from services.sources.readers import open_reader
 
     if not follow and not settings.redis_url:
         # In-process, the job runs inside this command: leaving would stop it.

@@ -67,7 +67,7 @@ def serve(
     settings = _settings()
     host = host or settings.host
     port = port or settings.port
-    from workers.pipeline.grant import roots_refusal
+    from services.sources.grant import roots_refusal
 
     refusal = refuse_unprotected_bind(settings, host) or roots_refusal(settings)
     if refusal:

@@ -44,9 +44,10 @@ def worker(
     # Share the CPU between processes instead of each torch grabbing every core (children inherit this).
     os.environ.setdefault("SIGNIFIER_TORCH_THREADS", str(max(1, (os.cpu_count() or 1) // concurrency)))
     try:
-        from workers.celery_app import QUEUE, make_celery
+        from services.jobs.celery_client import QUEUE
+        from workers.celery_app import make_worker_celery
 
-        app = make_celery(settings)
+        app = make_worker_celery(settings)
         import workers.tasks  # noqa: F401 - registers the chunk task on this app
     except SignifierError as exc:
         err.print(f"[bold red]error:[/] {exc.message}")

@@ -150,7 +150,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     auth: Literal["local", "required"] = "local"
 
-    # Server-side folders that ingest requests may read, a deployment admin's grant (workers/pipeline/grant.py).
+    # Server-side folders that ingest requests may read, a deployment admin's grant (services/sources/grant.py).
     # ``{team}`` stands for the caller's team name: '["/srv/images/{team}"]'. With auth=required a root without
     # ``{team}`` refuses to start (every team could read it) and a team without roots cannot ingest paths; with
     # auth=local and no roots the local owner reads any path the process can. The data dir is never readable.

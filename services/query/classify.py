@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from services.accounts.jobs import ItemError, JobStore
 from services.core.errors import InvalidInput, SignifierError
 from services.core.types import Vector
+from services.jobs.records import ItemError, JobStore
 from services.query.compose import ensemble, softmax_probs
 from services.query.resolve import fill_templates
 from services.query.scan import pages

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.accounts.timeutil import aware
 from services.core.errors import ConceptNotFound, InvalidInput
+from services.core.timeutil import aware
 from services.query.ast import CONCEPT_NAME_RE, AxisTerm, ConceptTerm, UploadTerm, WeightedTerm, linearize
 from services.query.models import ConceptRow, TemplateRow
 

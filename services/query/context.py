@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from services.accounts.collections import CollectionInfo
+from services.catalog.collections import CollectionInfo
 from services.core.errors import InvalidInput
 from services.core.types import Vector
 from services.query.concepts import ConceptStore, TemplateStore

@@ -3,7 +3,7 @@
 Each row belongs to one collection (``collections.id``) and goes when it goes (``ON DELETE CASCADE``),
 so it is scoped to that collection's team like the collection itself.
 
-The accounts schema is owned by Alembic (``services/accounts/migrations``). Until a migration
+The accounts schema is owned by Alembic (``services/db/migrations``). Until a migration
 creates these three tables, ``ensure_tables`` creates them (``CREATE TABLE IF NOT EXISTS`` semantics),
 and a later migration should create them only when absent.
 """
@@ -15,7 +15,7 @@ import datetime as dt
 from sqlalchemy import DateTime, Engine, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.accounts.db import Base
+from services.db.engine import Base
 
 
 def _now() -> dt.datetime:

@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 from services.core.types import l2_normalize
+from services.encoders.decode import decode_image
 from services.shapes.world import COLORS, random_spec, render
-from workers.pipeline.decode import decode_image
 
 
 @pytest.fixture(scope="module")

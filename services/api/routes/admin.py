@@ -16,9 +16,9 @@ from services.accounts.audit import AuditEvent
 from services.accounts.keys import KeyInfo
 from services.accounts.principal import Principal, Role
 from services.accounts.teams import TeamInfo, UserInfo
-from services.accounts.timeutil import utcnow
 from services.api.deps import PrincipalDep, RuntimeDep
 from services.core.errors import InvalidInput
+from services.core.timeutil import utcnow
 from services.runtime import Runtime
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])

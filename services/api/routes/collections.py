@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from services.accounts.collections import CollectionInfo
 from services.api.deps import PrincipalDep, RuntimeDep
 from services.api.schemas import CollectionCreate, CollectionList, CollectionOut
+from services.catalog.collections import CollectionInfo
 from services.runtime import Runtime
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])

@@ -9,7 +9,7 @@ from services.api.deps import PrincipalDep, RuntimeDep
 from services.api.schemas import EmbedRequest, EmbedResponse
 from services.core.errors import ImageError, InvalidInput, PayloadTooLarge
 from services.core.settings import Limits
-from workers.pipeline.decode import decode_image
+from services.encoders.decode import decode_image
 
 router = APIRouter(prefix="/v1", tags=["embed"])
 

@@ -16,11 +16,11 @@ from services.accounts.principal import Principal
 from services.api.deps import PrincipalDep, RuntimeDep
 from services.api.schemas import IngestRequest, JobAccepted
 from services.core.errors import Forbidden, InvalidInput, PayloadTooLarge
+from services.jobs.local import upload_dir
 from services.runtime import Runtime
-from workers.local import upload_dir
-from workers.pipeline.grant import ReadGrant, grant_for, upload_grant
-from workers.pipeline.readers import open_reader, open_source
-from workers.pipeline.webdataset import is_webdataset
+from services.sources.grant import ReadGrant, grant_for, upload_grant
+from services.sources.readers import open_reader, open_source
+from services.sources.webdataset import is_webdataset
 
 router = APIRouter(prefix="/v1/collections", tags=["ingest"])
 

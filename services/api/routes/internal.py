@@ -19,14 +19,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.accounts.jobs import ItemError
 from services.api.deps import RuntimeDep
 from services.core.errors import NotFoundError, Unauthorized
+from services.ingest.writer import StoreWriter
+from services.jobs.coordinator import JobCoordinator
+from services.jobs.records import ItemError
+from services.jobs.wire import decode_point, decode_thumbnail
 from services.runtime import Runtime
 from services.vectorstore.base import check_collection_name
-from workers.coordinator import JobCoordinator
-from workers.pipeline.writer import StoreWriter
-from workers.wire import decode_point, decode_thumbnail
 
 router = APIRouter(prefix="/internal/v1", tags=["internal"], include_in_schema=False)
 
@@ -90,7 +90,7 @@ class FinishIn(BaseModel):
 @router.post("/collections/{store_name}/points", status_code=status.HTTP_204_NO_CONTENT)
 def upsert_points(store_name: str, body: PointsIn, runtime: InternalDep) -> None:
     """Idempotent upsert of a worker's batch (vectors as base64 float32, thumbnails as base64 JPEG, see
-    ``workers/wire.py``); nothing is written unless every point of the batch is valid."""
+    ``services/jobs/wire.py``); nothing is written unless every point of the batch is valid."""
     check_collection_name(store_name)
     if not runtime.store.collection_exists(store_name):
         raise NotFoundError(f"no store collection {store_name!r} (deleted while the job ran?)")

@@ -5,11 +5,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from services.accounts.jobs import JobInfo
 from services.api.deps import PrincipalDep, RuntimeDep
 from services.api.schemas import ItemErrorOut, JobList, JobOut
 from services.core.errors import Forbidden, InvalidInput
-from workers.local import resumable
+from services.jobs.local import resumable
+from services.jobs.records import JobInfo
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
 
-from services.accounts.collections import CollectionInfo
 from services.api.deps import PrincipalDep, RuntimeDep
 from services.api.schemas import PointOut
+from services.catalog.collections import CollectionInfo
 from services.core.errors import NotFoundError, PointNotFound
 from services.core.types import PointRecord
+from services.encoders.thumbnail import shrink
 from services.runtime import Runtime
-from workers.pipeline.thumbnail import shrink
 
 router = APIRouter(prefix="/v1/collections", tags=["points"])
 

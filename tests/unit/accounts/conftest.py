@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.accounts.db import init_db, make_engine
+from services.db.engine import init_db, make_engine
 from tests.unit.accounts.support import BACKENDS, fresh_database
 
 

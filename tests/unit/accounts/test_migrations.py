@@ -15,8 +15,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from services.accounts.collections import CollectionRegistry
-from services.accounts.db import (
+from services.accounts.principal import LOCAL_OWNER
+from services.catalog.collections import CollectionRegistry
+from services.db.engine import (
     _PG_LOCK_KEY,
     Base,
     alembic_config,
@@ -25,10 +26,9 @@ from services.accounts.db import (
     init_db,
     make_engine,
     migrate,
-    register_tables,
 )
-from services.accounts.jobs import JobStore
-from services.accounts.principal import LOCAL_OWNER
+from services.jobs.records import JobStore
+from services.tables import register_tables
 from services.vectorstore.embedded import EmbeddedStore
 
 TABLES = {"teams", "users", "api_keys", "audit_events", "collections", "jobs", "job_errors", "alembic_version"}
@@ -56,7 +56,7 @@ def test_empty_database_is_migrated_to_head(db_url: str) -> None:
 
 def test_migrations_match_the_models(db_url: str) -> None:
     """A model changed without a migration fails here. Fix: write the migration, e.g.
-    ``alembic -c services/accounts/alembic.ini revision --autogenerate -m "what changed"``."""
+    ``alembic -c services/db/alembic.ini revision --autogenerate -m "what changed"``."""
     register_tables()
     with _engine(db_url) as engine:
         init_db(engine)

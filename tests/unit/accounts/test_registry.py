@@ -11,10 +11,10 @@ import pytest
 from qdrant_client import QdrantClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.accounts import collections as registry_mod
 from services.accounts.admin import Accounts
-from services.accounts.collections import CollectionRegistry
 from services.accounts.principal import Principal, operator
+from services.catalog import collections as registry_mod
+from services.catalog.collections import CollectionRegistry
 from services.core.errors import AlreadyExists, CollectionNotFound, Forbidden, QuotaExceeded
 from services.core.settings import QdrantSettings, QuotaSettings, Settings
 from services.core.types import PointRecord

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from services.accounts.jobs import ItemError
 from services.core.errors import InvalidInput
 from services.core.types import PointRecord
+from services.jobs.records import ItemError
 from services.query.classify import (
     ClassifyJob,
     Label,

@@ -1,0 +1,225 @@
+"""The job coordinator: plans a job into chunks, keeps a bounded number on the queue, counts, finishes.
+
+It runs where the job records are (the API process, or a worker that reaches the database directly)
+and is the only code that moves a job between states on the Celery path. Its guarantees:
+
+- Planning is idempotent (chunk ``k`` always covers the same entries), so a re-plan after a crash
+  adds only what is missing.
+- At most ``max_queued_chunks`` chunks of a job sit on the broker; the rest wait in SQL
+  (back-pressure: a million-item job is ~4,000 chunk rows, never a million messages).
+- Batches are counted once (``JobStore.record_batch`` keys), whatever the number of deliveries.
+- ``sweep`` resends chunks whose worker or message vanished (killed worker, restarted Redis) and gives
+  up on a chunk after ``max_attempts`` deliveries, recording its uncounted items as failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from services.core.errors import SignifierError
+from services.core.settings import WorkerSettings
+from services.jobs.chunks import FINISHED, IN_FLIGHT, ChunkInfo, ChunkPlan, ChunkStore
+from services.jobs.models import JobChunkRow, JobRow
+from services.jobs.records import ItemError, JobStore
+from services.sources.readers import open_source
+
+log = logging.getLogger(__name__)
+
+SendChunk = Callable[[str, int], None]
+PLAN_PAGE = 500  # chunk rows written per transaction while planning
+
+
+@dataclass(frozen=True)
+class ChunkWork:
+    """What a worker needs to run one chunk."""
+
+    job_id: str
+    idx: int
+    collection: str
+    source: dict[str, Any]
+    spec: dict[str, Any]
+    items: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "idx": self.idx,
+            "collection": self.collection,
+            "source": self.source,
+            "spec": self.spec,
+            "items": self.items,
+        }
+
+
+def describe(spec: dict[str, Any]) -> str:
+    """A person-readable name for a chunk's items, used when a whole chunk is recorded as failed."""
+    if "shard" in spec:
+        return str(spec["shard"])
+    if "first" in spec:
+        return f"rows {spec['first']}–{int(spec['first']) + int(spec['rows']) - 1}"
+    if spec.get("files"):
+        return f"{spec['files'][0]} … ({len(spec['files'])} files)"
+    if "start" in spec:
+        return f"urls[{spec['start']}:{spec['stop']}]"
+    return "chunk"
+
+
+class JobCoordinator:
+    def __init__(self, jobs: JobStore, chunks: ChunkStore, send: SendChunk, settings: WorkerSettings) -> None:
+        self.jobs = jobs
+        self.chunks = chunks
+        self.send = send
+        self.settings = settings
+
+    # --- planning ------------------------------------------------------------------------------
+
+    def plan(self, job_id: str) -> None:
+        """Split a queued job's source into chunk records, then start it. Never raises."""
+        try:
+            job = self.jobs.get(None, job_id, max_errors=0)
+            if job.state != "queued":
+                return
+            reader = open_source(job.source)
+            page: list[ChunkPlan] = []
+            for idx, (spec, items) in enumerate(reader.plan(max(1, self.settings.chunk_size))):
+                page.append(ChunkPlan(idx, spec, items))
+                if len(page) >= PLAN_PAGE:
+                    self.chunks.add(job_id, page)
+                    page = []
+            self.chunks.add(job_id, page)
+            self._update_total(job_id)
+            self.jobs.start(job_id)
+            self.fill(job_id)
+        except SignifierError as exc:
+            self.jobs.finish(job_id, "failed", message=exc.message)
+        except Exception as exc:
+            log.exception("planning job %s failed", job_id)
+            self.jobs.finish(job_id, "failed", message=f"internal error while planning: {type(exc).__name__}: {exc}")
+
+    def resume(self, job_id: str) -> None:
+        """A reopened (cancelled or failed) job: unfinished chunks go back to pending, then plan and start."""
+        self.chunks.reset_unfinished(job_id)
+        self.plan(job_id)
+
+    def fill(self, job_id: str) -> None:
+        """Top the job's queued chunks up to ``max_queued_chunks``; finish the job when nothing is left."""
+        if self.jobs.state(job_id) != "running":
+            return
+        room = self.settings.max_queued_chunks - self.chunks.count(job_id, IN_FLIGHT)
+        for idx in self.chunks.claim_pending(job_id, room):
+            self._send(job_id, idx)
+        if self.chunks.count(job_id, ("pending", *IN_FLIGHT)) == 0:
+            self._complete(job_id)
+
+    def _send(self, job_id: str, idx: int) -> None:
+        try:
+            self.send(job_id, idx)
+        except Exception as exc:  # broker down: the chunk stays queued and the sweeper resends it
+            log.warning("could not send chunk %s/%d (%s); the sweeper will retry", job_id, idx, exc)
+
+    # --- what workers call -------------------------------------------------------------------
+
+    def start_chunk(self, job_id: str, idx: int, retry: bool = False) -> ChunkWork | None:
+        """Claim a delivery of a chunk; ``None``: nothing to do (job not running, chunk finished).
+
+        ``retry``: the task's own retry after a transient error (not counted as a delivery)."""
+        try:
+            if self.jobs.state(job_id) != "running":
+                return None
+        except SignifierError:
+            return None  # the job (or its collection) was deleted
+        info = self.chunks.start(job_id, idx, new_attempt=not retry)
+        if info is None:
+            return None
+        if info.attempts > self.settings.max_attempts:
+            self._lose(info, f"abandoned after {self.settings.max_attempts} deliveries (its worker kept dying)")
+            self.fill(job_id)
+            return None
+        job = self.jobs.get(None, job_id, max_errors=0)
+        store_name = str(job.source.get("store") or job.collection)  # the store's name for the collection
+        return ChunkWork(job_id, idx, store_name, job.source, info.spec, info.items)
+
+    def record_batch(
+        self, job_id: str, idx: int, batch: int, done: int, errors: list[ItemError], timings: dict[str, float]
+    ) -> bool:
+        """Count one batch of a chunk (once, however often it is delivered); True if the job was cancelled."""
+        self.jobs.record_batch(job_id, f"{idx}:{batch}", done, errors, chunk=idx, timings=timings)
+        self.chunks.touch(job_id, idx)
+        return self.jobs.state(job_id) == "cancelled"
+
+    def finish_chunk(self, job_id: str, idx: int, entries: int, error: str | None = None) -> None:
+        """A chunk ran to its end (``entries`` read) or failed as a whole (``error``); queue the next ones."""
+        if error is not None:
+            info = self.chunks.get(job_id, idx)
+            if info is not None:
+                self._lose(info, error)
+        elif self.chunks.finish(job_id, idx, "done"):
+            with self.jobs.sessions.begin() as s:
+                # The plan counted entries from headers or rows; the reader's count is the truth.
+                s.execute(
+                    update(JobChunkRow)
+                    .where(JobChunkRow.job_id == job_id, JobChunkRow.idx == idx)
+                    .values(items=entries)
+                )
+            self._update_total(job_id)
+        self.fill(job_id)
+
+    # --- recovery ----------------------------------------------------------------------------
+
+    def sweep(self, replan_queued_older_than_s: float | None = None) -> None:
+        """Resend silent chunks, top up running jobs, re-plan queued jobs nobody is planning."""
+        for info in self.chunks.stale(self.settings.requeue_after_s):
+            if info.attempts >= self.settings.max_attempts:
+                self._lose(info, f"abandoned after {info.attempts} deliveries (its worker kept dying)")
+            else:
+                log.info("resending chunk %s/%d (silent for a while)", info.job_id, info.idx)
+                self.chunks.requeue(info.job_id, info.idx)
+                self._send(info.job_id, info.idx)
+        for job_id, _ in self.chunks.jobs_in_state("running"):
+            if self.chunks.planned(job_id)[0]:  # jobs run in-process (uploads) have no chunks
+                self.fill(job_id)
+        if replan_queued_older_than_s is not None:
+            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=replan_queued_older_than_s)
+            for job_id, updated in self.chunks.jobs_in_state("queued"):
+                if updated <= cutoff and self._is_chunked(job_id):
+                    self.plan(job_id)
+
+    def _is_chunked(self, job_id: str) -> bool:
+        job = self.jobs.get(None, job_id, max_errors=0)
+        return job.source.get("kind") != "upload"
+
+    def _lose(self, info: ChunkInfo, reason: str) -> None:
+        """Finish a chunk as failed; its entries not yet counted are counted as failed, with one reason."""
+        if not self.chunks.finish(info.job_id, info.idx, "failed", message=reason):
+            return
+        missing = info.items - self.jobs.counted_in_chunk(info.job_id, info.idx)
+        if missing > 0:
+            error = ItemError(describe(info.spec), f"{missing} item(s) not processed: {reason}")
+            self.jobs.record_batch(info.job_id, f"{info.idx}:lost", 0, [error], chunk=info.idx, failed=missing)
+
+    def _update_total(self, job_id: str) -> None:
+        with self.jobs.sessions.begin() as s:
+            total = select(func.coalesce(func.sum(JobChunkRow.items), 0)).where(JobChunkRow.job_id == job_id)
+            s.execute(update(JobRow).where(JobRow.id == job_id).values(total=total.scalar_subquery()))
+
+    def _complete(self, job_id: str) -> None:
+        failed = self.chunks.count(job_id, ("failed",))
+        job = self.jobs.get(None, job_id, max_errors=0)
+        timings: dict[str, Any] = {}
+        if job.started_at is not None:
+            started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=dt.UTC)
+            seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+            timings = {"total_seconds": round(seconds, 3)}
+            if seconds > 0:
+                timings["items_per_second"] = round((job.done + job.failed) / seconds, 2)
+        message = f"{failed} chunk(s) could not be processed; see errors" if failed else None
+        self.jobs.finish(job_id, "done", message=message, timings=timings)
+
+
+__all__ = ["FINISHED", "ChunkWork", "JobCoordinator", "SendChunk", "describe"]
