@@ -41,14 +41,14 @@ class QoS(kombu_redis.QoS):
 
     def ack(self, delivery_tag: Any) -> None:
         try:
-            super().ack(delivery_tag)
+            super().ack(delivery_tag)  # type: ignore[no-untyped-call]
         except Exception:
             self._release(delivery_tag, "ack")
             raise
 
     def reject(self, delivery_tag: Any, requeue: bool = False) -> None:
         try:
-            super().reject(delivery_tag, requeue=requeue)
+            super().reject(delivery_tag, requeue=requeue)  # type: ignore[no-untyped-call]
         except Exception:
             self._release(delivery_tag, "reject")
             raise

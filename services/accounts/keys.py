@@ -81,7 +81,7 @@ def key_info(row: ApiKeyRow) -> KeyInfo:
         name=row.name,
         role=cast(Role, row.role),
         admin=row.is_admin,
-        created_at=aware(row.created_at),  # type: ignore[arg-type]
+        created_at=aware(row.created_at),
         created_by=row.created_by,
         expires_at=aware(row.expires_at),
         revoked_at=aware(row.revoked_at),

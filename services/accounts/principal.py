@@ -14,7 +14,7 @@ LOCAL_TEAM = "local"
 
 def role_rank(role: str) -> int:
     """0 for viewer, 1 for editor, 2 for owner; -1 for anything else (so unknown roles can do nothing)."""
-    return ROLES.index(role) if role in ROLES else -1  # type: ignore[arg-type]
+    return ROLES.index(role) if role in ROLES else -1
 
 
 def weaker(a: Role, b: Role) -> Role:

@@ -52,7 +52,7 @@ def check_team_name(name: str) -> str:
 def check_role(role: str) -> Role:
     if role not in ROLES:
         raise InvalidInput(f"invalid role {role!r}: use one of {', '.join(ROLES)}")
-    return role  # type: ignore[return-value]
+    return role
 
 
 def check_quota(name: str, value: int | None) -> int | None:

@@ -40,4 +40,5 @@ def l2_normalize(x: npt.ArrayLike, eps: float = 1e-12) -> Vector:
     """Scale vectors (1-D, or rows of a 2-D array) to unit L2 norm, as float32."""
     arr = np.asarray(x, dtype=np.float32)
     norm = np.linalg.norm(arr, axis=-1, keepdims=True)
-    return (arr / np.maximum(norm, eps)).astype(np.float32, copy=False)
+    out: npt.NDArray[np.float32] = (arr / np.maximum(norm, eps)).astype(np.float32, copy=False)
+    return out

@@ -38,8 +38,8 @@ class PreprocessConfig:
         return cls(
             resize=int(resize),
             crop=int(crop),
-            mean=tuple(cfg.get("image_mean", CLIP_MEAN)),  # type: ignore[arg-type]
-            std=tuple(cfg.get("image_std", CLIP_STD)),  # type: ignore[arg-type]
+            mean=tuple(cfg.get("image_mean", CLIP_MEAN)),
+            std=tuple(cfg.get("image_std", CLIP_STD)),
             resample=int(cfg.get("resample", int(Image.Resampling.BICUBIC))),
         )
 

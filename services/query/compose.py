@@ -101,7 +101,8 @@ def ensemble(vectors: Vector) -> Vector:
     length = float(np.linalg.norm(mean))
     if not length > CANCEL_TOLERANCE:
         raise InvalidInput("the ensemble's prompts cancel out: their mean vector has zero length")
-    return (mean / length).astype(np.float32)
+    out: npt.NDArray[np.float32] = (mean / length).astype(np.float32)
+    return out
 
 
 def axis(a: Vector, b: Vector) -> Axis:
@@ -138,4 +139,5 @@ def softmax_probs(similarities: npt.ArrayLike, logit_scale: float) -> Vector:
         raise ValueError("softmax needs at least one similarity on the last axis")
     # Subtracting the row max keeps exp() from overflowing; it does not change the result.
     e = np.exp(s - s.max(axis=-1, keepdims=True))
-    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+    out: npt.NDArray[np.float32] = (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+    return out

@@ -66,8 +66,8 @@ class ShapesClipModel(CLIPModel):
     def __init__(self, config: ShapesClipConfig) -> None:
         super().__init__(config)
         width = int(getattr(config.vision_config, "hidden_size", 128))
-        self.vision_model = ConvVisionTower(width)  # type: ignore[assignment]
-        self.post_init()
+        self.vision_model = ConvVisionTower(width)
+        self.post_init()  # type: ignore[no-untyped-call]
 
 
 AutoConfig.register("shapes_clip", ShapesClipConfig)

@@ -389,7 +389,7 @@ def train(
         if progress is not None:
             progress(step, float(loss.detach()))
 
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
     return model
 
 
@@ -459,7 +459,8 @@ def eval_images(per_spec: int, seed: int) -> tuple[list[Image.Image], list[Shape
 
 
 def _unit(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+    out: npt.NDArray[np.float32] = v / np.linalg.norm(v, axis=-1, keepdims=True)
+    return out
 
 
 def quality_report(loaded: LoadedModel, per_spec: int = 3, seed: int = 12345) -> dict[str, float]:
