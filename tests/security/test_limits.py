@@ -246,3 +246,28 @@ def test_upload_routes_keep_their_larger_caps_also_while_streaming(make_server: 
             status, sent = _stream(server, editor, 100 * MB, path, multipart, parts)
             assert status == 413, (path, status)
             assert sent < cap + 24 * MB, f"{path}: the server read {sent / MB:.0f} MB of a chunked upload"
+
+
+def test_the_time_budget_stops_the_work_of_a_real_request(
+    make_server: Callable[..., SharedServer], tmp_path: Path
+) -> None:
+    """The per-request deadline reaches the worker thread that runs the route (a context variable), and
+    the long loops stop at it: with a budget far below what ordering a path takes, the path request is a
+    503 ``time_budget_exceeded`` naming the budget, while a search (one kNN call) still answers."""
+    server = make_server(env={"SIGNIFIER_LIMITS__REQUEST_SECONDS": "0.0001"})
+    server.setup_teams()
+    server.start()
+    samples = write_samples(tmp_path / "samples", 12, seed=2)
+    with server.client("alpha", "editor") as c:
+        assert c.post("/v1/collections", json={"name": "budget"}).status_code == 201
+        files = [("files", (p.name, p.read_bytes(), "image/png")) for p in samples if p.suffix == ".png"]
+        r = c.post("/v1/collections/budget/ingest", files=files)
+        assert r.status_code == 202, r.text
+        assert server.wait_job(c, r.json()["job_id"])["state"] == "done"
+        hits = c.post("/v1/collections/budget/search", json={"expression": '"a red circle"', "limit": 12})
+        assert hits.status_code == 200, hits.text
+        ids = [h["id"] for h in hits.json()["hits"]]
+        r = c.post("/v1/collections/budget/path", json={"ids": ids})
+        assert r.status_code == 503, r.text
+        detail = r.json()["detail"]
+        assert detail["code"] == "time_budget_exceeded" and "0.0001" in detail["message"], detail
