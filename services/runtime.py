@@ -1,4 +1,4 @@
-"""The heavy collaborators of one process, built once: encoder, store, database, job queue.
+"""The heavy collaborators of one process, built once: encoder, store, database, job queue, query service.
 
 The API's lifespan and the CLI's in-process commands both build a ``Runtime``; tests hand in
 their own encoder or store.
@@ -23,6 +23,7 @@ from services.ingest.runner import IngestPipeline
 from services.ingest.writer import StoreWriter
 from services.jobs.queue import JobQueue, build_queue
 from services.jobs.records import JobStore
+from services.query.context import QueryServices, build_query_services
 from services.sources.fetch import SafeFetcher
 from services.vectorstore.base import VectorStore
 from services.vectorstore.factory import build_store
@@ -39,14 +40,15 @@ class Runtime:
     collections: CollectionRegistry
     jobs: JobStore
     text_cache: TextEmbeddingCache
-    pipeline: IngestPipeline
     queue: JobQueue  # in-process, or Celery workers when SIGNIFIER_REDIS_URL is set
+    query: QueryServices
     accounts: Accounts
     quotas: Quotas
     rate_limiter: RateLimiter
 
     def close(self) -> None:
         self.queue.shutdown()
+        self.query.close()
         self.store.close()
         self.sessions.kw["bind"].dispose()
 
@@ -64,6 +66,7 @@ def build_runtime(
     sessions = init_db(make_engine(settings.resolved_database_url))
     jobs = JobStore(sessions, settings.ingest.max_errors_recorded)
     thumbnails = ThumbnailStore(settings.thumbnails_dir)
+    text_cache = TextEmbeddingCache(settings.text_cache_size)
     pipeline = IngestPipeline(
         encoder, StoreWriter(store, thumbnails), settings.ingest, settings.limits, fetch_url=SafeFetcher(settings.fetch)
     )
@@ -75,9 +78,9 @@ def build_runtime(
         sessions=sessions,
         collections=CollectionRegistry(sessions, store, settings.quotas, thumbnails),
         jobs=jobs,
-        text_cache=TextEmbeddingCache(settings.text_cache_size),
-        pipeline=pipeline,
-        queue=build_queue(settings, pipeline, jobs),
+        text_cache=text_cache,
+        queue=build_queue(settings, pipeline, jobs),  # the queue alone runs the pipeline
+        query=build_query_services(sessions, encoder, text_cache, store, settings.limits),
         accounts=Accounts(sessions),
         quotas=Quotas(sessions, settings.quotas),
         rate_limiter=build_rate_limiter(settings.rate, settings.redis_url),

@@ -1,11 +1,16 @@
 """Dependencies: every route reaches settings, runtime parts and the caller through these aliases.
 
+A route asks for the parts it touches (``EncoderDep``, ``StoreDep``, ``QueryServicesDep``,
+``CollectionDep`` ...), never the whole ``Runtime``: what a route can reach is in its signature, and a
+test can override one part.
+
 ``enforce_access`` runs before every ``/v1/`` route (the app installs it for all routes), so that
 isolation does not depend on each route remembering it. In order it: resolves the caller (401),
 counts the request against the key's rate limit (429), checks the route's role (403,
 ``services.accounts.roles``), and checks that the collection or job named in the path belongs to
-the caller's team (404). All of this happens before the request body is even validated. After a
-``DELETE`` route succeeds it writes the audit record (unless the service wrote its own).
+the caller's team (404). All of this happens before the request body is even validated. The
+collection it looked up is the route's ``CollectionDep``, so a request looks its collection up once.
+After a ``DELETE`` route succeeds it writes the audit record (unless the service wrote its own).
 """
 
 from __future__ import annotations
@@ -16,11 +21,20 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.accounts.admin import Accounts
 from services.accounts.principal import LOCAL_OWNER, Principal, is_loopback
+from services.accounts.quotas import Quotas
 from services.accounts.roles import required_role
+from services.catalog.collections import CollectionInfo, CollectionRegistry
 from services.core.errors import Forbidden, Unauthorized
-from services.core.settings import Settings
+from services.core.settings import Limits, Settings
+from services.encoders.base import Encoder
+from services.jobs.queue import JobQueue
+from services.jobs.records import JobStore
+from services.query.context import QueryServices
 from services.runtime import Runtime
+from services.vectorstore.base import VectorStore
+from services.vectorstore.thumbnails import ThumbnailStore
 
 KEY_HINT = "create one with 'signifier admin create-key --team NAME --role owner'"
 
@@ -37,7 +51,57 @@ def get_settings_dep(runtime: RuntimeDep) -> Settings:
     return runtime.settings
 
 
+def get_limits(runtime: RuntimeDep) -> Limits:
+    return runtime.settings.limits
+
+
+def get_encoder(runtime: RuntimeDep) -> Encoder:
+    return runtime.encoder
+
+
+def get_store(runtime: RuntimeDep) -> VectorStore:
+    return runtime.store
+
+
+def get_thumbnails(runtime: RuntimeDep) -> ThumbnailStore:
+    return runtime.thumbnails
+
+
+def get_collections(runtime: RuntimeDep) -> CollectionRegistry:
+    return runtime.collections
+
+
+def get_jobs(runtime: RuntimeDep) -> JobStore:
+    return runtime.jobs
+
+
+def get_queue(runtime: RuntimeDep) -> JobQueue:
+    return runtime.queue
+
+
+def get_accounts(runtime: RuntimeDep) -> Accounts:
+    return runtime.accounts
+
+
+def get_quotas(runtime: RuntimeDep) -> Quotas:
+    return runtime.quotas
+
+
+def get_query_services(runtime: RuntimeDep) -> QueryServices:
+    return runtime.query
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+LimitsDep = Annotated[Limits, Depends(get_limits)]
+EncoderDep = Annotated[Encoder, Depends(get_encoder)]
+StoreDep = Annotated[VectorStore, Depends(get_store)]
+ThumbnailsDep = Annotated[ThumbnailStore, Depends(get_thumbnails)]
+CollectionsDep = Annotated[CollectionRegistry, Depends(get_collections)]
+JobsDep = Annotated[JobStore, Depends(get_jobs)]
+QueueDep = Annotated[JobQueue, Depends(get_queue)]
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+QuotasDep = Annotated[Quotas, Depends(get_quotas)]
+QueryServicesDep = Annotated[QueryServices, Depends(get_query_services)]
 
 
 def _is_ip(host: str) -> bool:
@@ -56,10 +120,6 @@ def resolve_principal(request: Request, runtime: Runtime) -> Principal:
     loopback clients and in-process ones (the CLI, tests), so a server started some other way on a
     public address does not hand ownership to the network.
     """
-    resolver = getattr(request.app.state, "principal_resolver", None)
-    if resolver is not None:
-        principal: Principal = resolver(request)
-        return principal
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, token = header.strip().partition(" ")
@@ -106,13 +166,27 @@ def enforce_access(request: Request, runtime: RuntimeDep) -> Iterator[None]:
         raise Forbidden(f"{request.method} {template} needs the {needed} role; this key's role is {principal.role}")
     params = request.path_params
     if template.startswith("/v1/collections/{name}") and "name" in params:
-        runtime.collections.get(principal, params["name"])  # CollectionNotFound for other teams' collections
+        # CollectionNotFound for other teams' collections; the route's CollectionDep is this lookup.
+        request.state.collection = runtime.collections.get(principal, params["name"])
     if "job_id" in params and template.startswith("/v1/jobs/"):
         runtime.jobs.get(principal, params["job_id"], max_errors=0)  # JobNotFound likewise
     yield  # the route runs; an error it raises ends here, unaudited
     if request.method == "DELETE" and template not in SELF_AUDITED and not template.startswith("/v1/admin/"):
         action = "job.cancel" if template == "/v1/jobs/{job_id}" else "delete"
         runtime.accounts.audit.record(principal, action, request.url.path, principal.team, route=template)
+
+
+def get_collection(name: str, request: Request, runtime: RuntimeDep) -> CollectionInfo:
+    """The collection ``/v1/collections/{name}`` names, as ``enforce_access`` found it within the
+    caller's team (looked up here only if that check did not run, e.g. under a test's override)."""
+    info: CollectionInfo | None = getattr(request.state, "collection", None)
+    if info is None:
+        info = runtime.collections.get(get_principal(request, runtime), name)
+        request.state.collection = info
+    return info
+
+
+CollectionDep = Annotated[CollectionInfo, Depends(get_collection)]
 
 
 # DELETE routes whose service writes its own audit record, inside its own transaction.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
 import warnings
@@ -10,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from services.core.errors import ImageError, PayloadTooLarge
+from services.core.errors import ImageError, InvalidInput, PayloadTooLarge
 
 # PIL's own bomb check fires only at twice MAX_IMAGE_PIXELS; we check the header size ourselves
 # against the configured limit before any pixel is decoded, so this global stays as a backstop.
@@ -84,3 +86,22 @@ def decode_image(data: bytes, max_pixels: int, draft_side: int | None = None) ->
         # PIL reports truncated and corrupt data as OSError ("image file is truncated") or SyntaxError.
         raise ImageError(f"corrupt or truncated image: {exc}") from None
     return DecodedImage(image=img, width=w, height=h, format=fmt)
+
+
+def decode_base64_image(
+    data: str, max_bytes: int, max_pixels: int, label: str = "image", draft_side: int | None = None
+) -> Image.Image:
+    """A PIL image from base64 (a ``data:`` URL prefix is allowed), with the size and bomb guards of
+    ``decode_image``; ``label`` names the input in error messages (``images[2]``)."""
+    if data.startswith("data:"):
+        data = data.partition(",")[2]
+    if len(data) * 3 // 4 > max_bytes:
+        raise PayloadTooLarge(f"{label} is over the limit of {max_bytes:,} bytes")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(f"{label} is not valid base64") from None
+    try:
+        return decode_image(raw, max_pixels, draft_side).image
+    except ImageError as exc:
+        raise ImageError(f"{label}: {exc.message}") from None

@@ -22,9 +22,22 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, cast
+from enum import StrEnum
+from typing import ClassVar, Literal, NamedTuple, cast
 
 PointKind = Literal["image", "text"]
+
+
+class TermKind(StrEnum):
+    """A term's public kind (``query.terms[].kind`` in responses; the UI styles its chips on it)."""
+
+    TEXT = "text"
+    ENSEMBLE = "ensemble"
+    POINT = "point"
+    UPLOAD = "upload"
+    CONCEPT = "concept"
+    AXIS = "axis"
+
 
 # A saved concept's name: ASCII letters, digits and '_', with single '-' between runs, so that
 # ``@a-b`` is one name but ``@a -"b"`` and ``@a- "b"``-style typos cannot swallow an operator.
@@ -35,6 +48,8 @@ _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 @dataclass(frozen=True)
 class TextTerm:
     """A text prompt (non-empty) to be encoded by the text encoder."""
+
+    term_kind: ClassVar[TermKind] = TermKind.TEXT
 
     text: str
     pos: int = field(default=-1, compare=False, repr=False, kw_only=True)
@@ -47,6 +62,8 @@ class TextTerm:
 @dataclass(frozen=True)
 class Ensemble:
     """A prompt ensemble: two or more prompts whose unit vectors are averaged, then normalised."""
+
+    term_kind: ClassVar[TermKind] = TermKind.ENSEMBLE
 
     texts: tuple[str, ...]
     pos: int = field(default=-1, compare=False, repr=False, kw_only=True)
@@ -65,6 +82,8 @@ class PointTerm:
     quoted ones.
     """
 
+    term_kind: ClassVar[TermKind] = TermKind.POINT
+
     kind: PointKind
     point_id: str
     pos: int = field(default=-1, compare=False, repr=False, kw_only=True)
@@ -73,6 +92,8 @@ class PointTerm:
 @dataclass(frozen=True)
 class UploadTerm:
     """The ``index``-th (0-based) image uploaded with the request."""
+
+    term_kind: ClassVar[TermKind] = TermKind.UPLOAD
 
     index: int
     pos: int = field(default=-1, compare=False, repr=False, kw_only=True)
@@ -86,6 +107,8 @@ class UploadTerm:
 class ConceptTerm:
     """A saved concept, written ``@name``."""
 
+    term_kind: ClassVar[TermKind] = TermKind.CONCEPT
+
     name: str
     pos: int = field(default=-1, compare=False, repr=False, kw_only=True)
 
@@ -97,6 +120,8 @@ class AxisTerm:
     The poles are stored in canonical form (see ``canonical``), so equal axes compare equal, hash
     alike and merge in ``linearize`` however their poles were written.
     """
+
+    term_kind: ClassVar[TermKind] = TermKind.AXIS
 
     a: Expr
     b: Expr

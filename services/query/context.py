@@ -1,101 +1,131 @@
-"""The query service's per-process parts (concepts, templates, modality means, classify jobs), and the
-one place that builds a ``Resolver`` for a request.
+"""The query service of one process: its stores (concepts, templates, modality means), the collaborators
+it resolves terms with, and the one place that builds a ``Resolver`` for a request.
 
-They hang off the ``Runtime`` (built once, on first use, so the runtime module needs no knowledge of
-them); their tables are created on first use if no migration made them yet.
+``build_runtime`` builds it once and ``Runtime.close`` closes it; routes reach it through
+``QueryServicesDep``. It knows nothing of the runtime: it is handed its parts.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.catalog.collections import CollectionInfo
 from services.core.errors import InvalidInput
+from services.core.settings import Limits
 from services.core.types import Vector
+from services.encoders.base import Encoder
+from services.encoders.cache import TextEmbeddingCache
+from services.encoders.decode import decode_base64_image
 from services.query.concepts import ConceptStore, TemplateStore
 from services.query.modality import ModalityMeans, centring
-from services.query.models import ensure_tables
 from services.query.resolve import Resolver
 from services.query.search import parse_expression
+from services.vectorstore.base import VectorStore
 
-if TYPE_CHECKING:
-    from services.runtime import Runtime
 
-_ATTR = "_query_services"
-_lock = threading.Lock()
+def check_image_count(n: int, limits: Limits, what: str = "images") -> None:
+    if n > limits.max_images_per_request:
+        raise InvalidInput(f"at most {limits.max_images_per_request} {what} per request, got {n}")
 
 
 @dataclass
 class QueryServices:
+    encoder: Encoder
+    text_cache: TextEmbeddingCache
+    store: VectorStore
+    limits: Limits
     concepts: ConceptStore
     templates: TemplateStore
     means: ModalityMeans
-    jobs: ThreadPoolExecutor  # collection-wide classify jobs, one at a time, in this process
+    # Collection-wide classify jobs, one at a time, in this process.
+    jobs: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
+    )
 
     def close(self) -> None:
         self.jobs.shutdown(wait=True, cancel_futures=True)
 
+    def encode_texts(self, texts: Sequence[str]) -> Vector:
+        """(n, d) unit text vectors, through the process's text cache."""
+        return self.text_cache.get_many(list(texts), self.encoder.encode_texts)
 
-def query_services(runtime: Runtime) -> QueryServices:
-    """The runtime's query services, built on first use."""
-    qs: QueryServices | None = getattr(runtime, _ATTR, None)
-    if qs is not None:
-        return qs
-    with _lock:
-        qs = getattr(runtime, _ATTR, None)
-        if qs is None:
-            ensure_tables(runtime.sessions.kw["bind"])
-            limits = runtime.settings.limits
-            qs = QueryServices(
-                concepts=ConceptStore(runtime.sessions, limits.max_concepts),
-                templates=TemplateStore(runtime.sessions),
-                means=ModalityMeans(runtime.sessions, limits.max_scan_points),
-                jobs=ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify"),
-            )
-            setattr(runtime, _ATTR, qs)
-    return qs
+    def encode_uploads(self, uploads: Sequence[str] | None) -> Vector | None:
+        """Unit image vectors of base64 uploads (``upload(i)`` is the i-th), or None without uploads."""
+        if not uploads:
+            return None
+        check_image_count(len(uploads), self.limits, "uploads")
+        images = [self.decode_base64(u, f"uploads[{i}]") for i, u in enumerate(uploads)]
+        return self.encoder.encode_images(images)
+
+    def decode_base64(self, data: str, label: str) -> object:
+        """One base64 image, decoded for this encoder under the request limits."""
+        limits = self.limits
+        return decode_base64_image(
+            data, limits.max_upload_bytes, limits.max_image_pixels, label, self.encoder.decode_side
+        )
+
+    def resolver(
+        self,
+        info: CollectionInfo,
+        uploads: Sequence[str] | None = None,
+        *,
+        upload_vectors: Vector | None = None,
+        center: bool = False,
+        templates: bool = True,
+        using: str = "image",
+    ) -> Resolver:
+        """A resolver for one request on collection ``info``: base64 ``uploads`` (or already encoded
+        ``upload_vectors``) become upload(i), concepts resolve, templates apply (unless
+        ``templates=False``), and with ``center`` leaf terms are centred on the collection's modality
+        means and scaled to unit score spread over its ``using`` vectors."""
+        vectors = upload_vectors if upload_vectors is not None else self.encode_uploads(uploads)
+        model = self.encoder.model_id
+        limits = self.limits
+
+        def concept_text(name: str) -> str:
+            concept = self.concepts.get(info.id, info.name, name)
+            if concept.model != model:
+                raise InvalidInput(
+                    f"concept '@{name}' was saved with model {concept.model!r}, but this server runs {model!r}; "
+                    "save it again to use it with this model"
+                )
+            return concept.expression
+
+        centre = None
+        if center:
+            centre = centring(self.means.get(self.store, info.id, info.store_name, info.name), using, info.name)
+        return Resolver(
+            self.encoder,
+            self.text_cache,
+            self.store,
+            info.store_name,
+            vectors,
+            concepts=concept_text,
+            parse=lambda text: parse_expression(text, limits),
+            templates=self.templates.get(info.id) if templates else (),
+            centring=centre,
+            label=info.name,
+        )
 
 
-def build_resolver(
-    runtime: Runtime,
-    info: CollectionInfo,
-    upload_vectors: Vector | None = None,
-    *,
-    center: bool = False,
-    templates: bool = True,
-    using: str = "image",
-) -> Resolver:
-    """A resolver for one request on collection ``info``: concepts resolve, templates apply (unless
-    ``templates=False``), and with ``center`` leaf terms are centred on the collection's modality means
-    and scaled to unit score spread over its ``using`` vectors."""
-    qs = query_services(runtime)
-    limits = runtime.settings.limits
-    model = runtime.encoder.model_id
-
-    def concept_text(name: str) -> str:
-        concept = qs.concepts.get(info.id, info.name, name)
-        if concept.model != model:
-            raise InvalidInput(
-                f"concept '@{name}' was saved with model {concept.model!r}, but this server runs {model!r}; "
-                "save it again to use it with this model"
-            )
-        return concept.expression
-
-    centre = None
-    if center:
-        centre = centring(qs.means.get(runtime.store, info.id, info.store_name, info.name), using, info.name)
-    return Resolver(
-        runtime.encoder,
-        runtime.text_cache,
-        runtime.store,
-        info.store_name,
-        upload_vectors,
-        concepts=concept_text,
-        parse=lambda text: parse_expression(text, limits),
-        templates=qs.templates.get(info.id) if templates else (),
-        centring=centre,
-        label=info.name,
+def build_query_services(
+    sessions: sessionmaker[Session],
+    encoder: Encoder,
+    text_cache: TextEmbeddingCache,
+    store: VectorStore,
+    limits: Limits,
+) -> QueryServices:
+    """The query service over the database ``sessions`` (its tables come from migration 0004)."""
+    return QueryServices(
+        encoder=encoder,
+        text_cache=text_cache,
+        store=store,
+        limits=limits,
+        concepts=ConceptStore(sessions, limits.max_concepts),
+        templates=TemplateStore(sessions),
+        means=ModalityMeans(sessions, limits.max_scan_points),
     )

@@ -3,16 +3,14 @@
 Each row belongs to one collection (``collections.id``) and goes when it goes (``ON DELETE CASCADE``),
 so it is scoped to that collection's team like the collection itself.
 
-The accounts schema is owned by Alembic (``services/db/migrations``). Until a migration
-creates these three tables, ``ensure_tables`` creates them (``CREATE TABLE IF NOT EXISTS`` semantics),
-and a later migration should create them only when absent.
+The schema is owned by Alembic: migration 0004 creates these tables.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, Engine, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db.engine import Base
@@ -61,11 +59,3 @@ class ModalityMeanRow(Base):
     mean: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian, dim values
     cov: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian, dim × dim values (row-major)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-
-
-TABLES = (ConceptRow.__table__, TemplateRow.__table__, ModalityMeanRow.__table__)
-
-
-def ensure_tables(engine: Engine) -> None:
-    """Create the query tables where missing (a no-op once a migration made them)."""
-    Base.metadata.create_all(engine, tables=list(TABLES), checkfirst=True)  # type: ignore[arg-type]

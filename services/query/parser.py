@@ -33,6 +33,7 @@ import re
 from typing import NamedTuple, NoReturn
 
 from services.core.errors import ExpressionError
+from services.core.settings import Limits
 from services.query.ast import (
     CONCEPT_NAME_RE,
     AxisTerm,
@@ -50,8 +51,10 @@ from services.query.ast import (
     linearize,
 )
 
-DEFAULT_MAX_CHARS = 4000
-DEFAULT_MAX_TERMS = 64
+# The defaults are the service's request limits (``Limits``), the one source of truth; the service
+# passes the configured ones (``services.query.search.parse_expression``).
+DEFAULT_MAX_CHARS: int = Limits.model_fields["max_expression_chars"].default
+DEFAULT_MAX_TERMS: int = Limits.model_fields["max_terms"].default
 # Parentheses and axis() recurse; a cap keeps hostile input far from Python's recursion limit.
 MAX_DEPTH = 64
 

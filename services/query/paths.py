@@ -8,16 +8,19 @@ another along the great circle (slerp) and takes the nearest unused point at eac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from services.core.budget import check_time
-from services.core.errors import InvalidInput
-from services.core.types import Hit, Vector
-from services.vectorstore.base import VectorStore
+from services.core.errors import InvalidInput, PointNotFound
+from services.core.settings import Limits
+from services.core.types import Hit, Payload, Vector
+from services.query.resolve import Resolver
+from services.query.search import QueryInfo, compose_expression
+from services.vectorstore.base import VectorStore, parse_point_id
 from services.vectorstore.filters import Filter
 
 Matrix = npt.NDArray[np.float64]
@@ -164,3 +167,121 @@ def walk(
         used.add(fresh.id)
         out.append(WalkStep(t, fresh))
     return out
+
+
+@dataclass(frozen=True)
+class PathPoint:
+    id: str
+    payload: Payload
+    step: float  # angle to the previous point, radians (0 for the first)
+
+
+@dataclass(frozen=True)
+class WalkPoint:
+    t: float
+    id: str
+    score: float
+    payload: Payload
+
+
+@dataclass(frozen=True)
+class WalkSpec:
+    start: str  # expression at t = 0
+    end: str  # expression at t = 1
+    steps: int
+
+
+@dataclass(frozen=True)
+class OrderedPath:
+    order: list[PathPoint]
+    length: float  # radians
+    input_length: float  # the points in the order given (or ranked), radians
+    walk: list[WalkPoint] | None = None
+    query: QueryInfo | None = None  # what ``expression`` was understood as
+
+
+def order_path(
+    make_resolver: Callable[[], Resolver],
+    limits: Limits,
+    *,
+    ids: Sequence[str] | None = None,
+    expression: str | None = None,
+    limit: int = 20,
+    start: str | None = None,
+    walk_spec: WalkSpec | None = None,
+    using: str = "image",
+    filter: Filter | None = None,
+) -> OrderedPath:
+    """Order points (``ids``, or the top ``limit`` hits of ``expression``) along a short open path, the
+    first at ``start`` if given; with ``walk_spec`` also a slerp walk between two expressions.
+
+    ``make_resolver`` is called once the request's bounds are checked (it may encode uploads and
+    read the collection's means, work a refused request should not cost)."""
+    if ids is not None and expression is not None:
+        raise InvalidInput("give either 'ids' or 'expression', not both")
+    if ids is None and expression is None and walk_spec is None:
+        raise InvalidInput("give 'ids' or 'expression' to order, or a 'walk'")
+    n = len(ids) if ids is not None else limit
+    if (ids is not None or expression is not None) and n > limits.max_path_points:
+        raise InvalidInput(f"a path may order at most {limits.max_path_points} points, got {n}")
+    if walk_spec is not None and walk_spec.steps > limits.max_walk_steps:
+        raise InvalidInput(f"a walk may take at most {limits.max_walk_steps} steps, got {walk_spec.steps}")
+    resolver = make_resolver()
+    keys, payloads, vectors, query = _points(resolver, limits, ids, expression, limit, using, filter)
+    order: list[PathPoint] = []
+    length = input_length = 0.0
+    if keys:
+        first = None
+        if start is not None:
+            key = parse_point_id(start) or start
+            if key not in keys:
+                raise InvalidInput(f"start {start!r} is not one of the points to order")
+            first = keys.index(key)
+        res = shortest_path(vectors, first)
+        x = vectors.astype(np.float64)
+        prev = None
+        for i in res.order:
+            step = 0.0 if prev is None else float(np.arccos(np.clip(x[prev] @ x[i], -1.0, 1.0)))
+            order.append(PathPoint(keys[i], payloads[i], step))
+            prev = i
+        length, input_length = res.length, res.input_length
+    walked = None
+    if walk_spec is not None:
+        a = compose_expression(walk_spec.start, resolver, limits).vector
+        b = compose_expression(walk_spec.end, resolver, limits).vector
+        steps = walk(resolver.store, resolver.collection, a, b, walk_spec.steps, using=using, filter=filter)
+        walked = [WalkPoint(s.t, s.hit.id, s.hit.score, s.hit.payload) for s in steps]
+    return OrderedPath(order, length, input_length, walked, query)
+
+
+def _points(
+    resolver: Resolver,
+    limits: Limits,
+    ids: Sequence[str] | None,
+    expression: str | None,
+    limit: int,
+    using: str,
+    flt: Filter | None,
+) -> tuple[list[str], list[Payload], Vector, QueryInfo | None]:
+    """The points to order: ids (all must exist, no repeats) or an expression's top hits."""
+    store = resolver.store
+    if ids is not None:
+        keys = [parse_point_id(i) or i for i in ids]
+        if len(set(keys)) != len(keys):
+            dup = next(k for k in keys if keys.count(k) > 1)
+            raise InvalidInput(f"point {dup!r} is listed twice")
+        found = {r.id: r for r in store.retrieve(resolver.collection, keys, with_vectors=True)}
+        for raw, key in zip(ids, keys, strict=True):
+            if key not in found:
+                raise PointNotFound(raw, resolver.label)
+            if using not in found[key].vectors:
+                raise InvalidInput(f"point {raw!r} has no {using} vector")
+        recs = [found[k] for k in keys]
+        return keys, [r.payload for r in recs], np.stack([r.vectors[using] for r in recs]), None
+    if expression is None:
+        return [], [], np.zeros((0, 0), dtype=np.float32), None
+    composed = compose_expression(expression, resolver, limits)
+    hits = store.search(resolver.collection, composed.vector, using=using, limit=limit, filter=flt, with_vectors=True)
+    kept = [(h, h.vectors[using]) for h in hits if h.vectors and using in h.vectors]
+    vectors = np.stack([v for _, v in kept]) if kept else np.zeros((0, 0), dtype=np.float32)
+    return [h.id for h, _ in kept], [h.payload for h, _ in kept], vectors, composed.info(using)

@@ -88,6 +88,12 @@ class Resolver:
     label: str = ""
     _chain: tuple[str, ...] = field(default=(), repr=False)
 
+    def expanding(self, concept: str) -> Resolver:
+        """This resolver inside the expansion of ``@concept``: any path back to it is refused as a cycle.
+
+        Saving a concept resolves its expression this way, so ``@a → @b → @a`` cannot be saved."""
+        return replace(self, _chain=(*self._chain, concept))
+
     def texts(self, texts: Sequence[str]) -> Vector:
         return self.cache.get_many(list(texts), self.encoder.encode_texts)
 
@@ -159,8 +165,7 @@ class Resolver:
             raise InvalidInput(
                 f"concept '@{name}' cannot be expanded: concepts nest more than {MAX_CONCEPT_DEPTH} deep"
             )
-        inner = replace(self, _chain=(*self._chain, name))
-        return inner.compose_expr(self.parse(self.concepts(name)))
+        return self.expanding(name).compose_expr(self.parse(self.concepts(name)))
 
     def compose_expr(self, terms: Sequence[WeightedTerm]) -> Vector:
         """The unit vector of a (sub-)expression."""

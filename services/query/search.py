@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from services.core.metrics import QUERY_SECONDS
 from services.core.settings import Limits
-from services.core.types import Hit, Vector
-from services.query.ast import WeightedTerm, to_text
+from services.core.types import Payload, Vector
+from services.query.ast import TermKind, WeightedTerm, to_text
 from services.query.compose import compose, contributions
 from services.query.parser import parse_terms
 from services.query.resolve import Resolver
@@ -21,7 +20,7 @@ from services.vectorstore.filters import Filter
 @dataclass(frozen=True)
 class TermInfo:
     text: str
-    kind: str
+    kind: TermKind
     weight: float
     norm: float  # ‖tᵢ‖ of the resolved term vector (1 for text, point and upload terms)
 
@@ -40,7 +39,11 @@ class QueryInfo:
 
 @dataclass(frozen=True)
 class ExplainedHit:
-    hit: Hit
+    """A hit (``score``: cosine similarity in [-1, 1]) and, when explained, each term's share of it."""
+
+    id: str
+    score: float
+    payload: Payload
     contributions: dict[str, float] | None = None
 
 
@@ -73,7 +76,7 @@ class Composed:
         return QueryInfo(
             expression=to_text(self.terms),
             terms=[
-                TermInfo(term_label(t), type(t.term).__name__.removesuffix("Term").lower(), t.weight, float(n))
+                TermInfo(term_label(t), t.term.term_kind, t.weight, float(n))
                 for t, n in zip(self.terms, np.linalg.norm(self.term_vectors, axis=1), strict=True)
             ],
             norm=self.norm,
@@ -126,19 +129,8 @@ def search(
         contrib = contributions(x, [t.weight for t in composed.terms], composed.term_vectors, composed.norm)
         labels = [term_label(t) for t in composed.terms]
         for h, row in zip(hits, contrib, strict=True):
-            out.append(ExplainedHit(_strip(h), dict(zip(labels, (float(c) for c in row), strict=True))))
+            out.append(ExplainedHit(h.id, h.score, h.payload, dict(zip(labels, (float(c) for c in row), strict=True))))
     else:
-        out = [ExplainedHit(h) for h in hits]
+        out = [ExplainedHit(h.id, h.score, h.payload) for h in hits]
     timings = {"compose_ms": (t1 - t0) * 1e3, "knn_ms": (t2 - t1) * 1e3}
     return SearchResult(out, composed.info(using), timings)
-
-
-def _strip(h: Hit) -> Hit:
-    return Hit(id=h.id, score=h.score, payload=h.payload)
-
-
-def hit_json(h: ExplainedHit) -> dict[str, Any]:
-    d: dict[str, Any] = {"id": h.hit.id, "score": h.hit.score, "payload": h.hit.payload}
-    if h.contributions is not None:
-        d["contributions"] = h.contributions
-    return d

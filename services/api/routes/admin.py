@@ -15,11 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.accounts.audit import AuditEvent
 from services.accounts.keys import KeyInfo
 from services.accounts.principal import Principal, Role
+from services.accounts.quotas import Quotas
 from services.accounts.teams import TeamInfo, UserInfo
-from services.api.deps import PrincipalDep, RuntimeDep
+from services.api.deps import AccountsDep, CollectionsDep, PrincipalDep, QuotasDep
+from services.catalog.collections import CollectionRegistry
 from services.core.errors import InvalidInput
 from services.core.timeutil import utcnow
-from services.runtime import Runtime
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -113,8 +114,8 @@ class AuditList(BaseModel):
     events: list[AuditOut]
 
 
-def _team(runtime: Runtime, t: TeamInfo) -> TeamOut:
-    q = runtime.quotas.for_team(t.id)
+def _team(quotas: Quotas, collections: CollectionRegistry, t: TeamInfo) -> TeamOut:
+    q = quotas.for_team(t.id)
     viewer = Principal(team=t.id, role="viewer", team_name=t.name)
     return TeamOut(
         id=t.id,
@@ -122,15 +123,13 @@ def _team(runtime: Runtime, t: TeamInfo) -> TeamOut:
         created_at=t.created_at,
         max_collections=q.max_collections,
         max_points=q.max_points,
-        collections=len(runtime.collections.list_for(viewer)),
-        points=runtime.collections.points_used(t.id),
+        collections=len(collections.list_for(viewer)),
+        points=collections.points_used(t.id),
     )
 
 
 def _user(u: UserInfo) -> UserOut:
-    return UserOut(
-        id=u.id, team_id=u.team_id, name=u.name, role=u.role, created_at=u.created_at, disabled_at=u.disabled_at
-    )
+    return UserOut.model_validate(u, from_attributes=True)
 
 
 def _key(k: KeyInfo) -> KeyOut:
@@ -151,80 +150,84 @@ def _key(k: KeyInfo) -> KeyOut:
 
 
 def _event(e: AuditEvent) -> AuditOut:
-    return AuditOut(
-        id=e.id,
-        at=e.at,
-        team_id=e.team_id,
-        actor=e.actor,
-        actor_key_id=e.actor_key_id,
-        action=e.action,
-        target=e.target,
-        detail=e.detail,
-    )
+    return AuditOut.model_validate(e, from_attributes=True)
 
 
 # --- teams ---------------------------------------------------------------------------------------
 
 
 @router.post("/teams", status_code=status.HTTP_201_CREATED, response_model=TeamOut)
-def create_team(body: TeamCreate, runtime: RuntimeDep, principal: PrincipalDep) -> TeamOut:
+def create_team(
+    body: TeamCreate, accounts: AccountsDep, quotas: QuotasDep, collections: CollectionsDep, principal: PrincipalDep
+) -> TeamOut:
     """Create a team (deployment admins only). Then issue its first owner key with ``POST /v1/admin/keys``."""
-    t = runtime.accounts.create_team(principal, body.name, body.max_collections, body.max_points)
-    return _team(runtime, t)
+    t = accounts.create_team(principal, body.name, body.max_collections, body.max_points)
+    return _team(quotas, collections, t)
 
 
 @router.get("/teams", response_model=list[TeamOut])
-def list_teams(runtime: RuntimeDep, principal: PrincipalDep) -> list[TeamOut]:
+def list_teams(
+    accounts: AccountsDep, quotas: QuotasDep, collections: CollectionsDep, principal: PrincipalDep
+) -> list[TeamOut]:
     """Your team, or every team for a deployment admin, with usage and quotas."""
-    return [_team(runtime, t) for t in runtime.accounts.list_teams(principal)]
+    return [_team(quotas, collections, t) for t in accounts.list_teams(principal)]
 
 
 @router.get("/teams/{team}", response_model=TeamOut)
-def get_team(team: str, runtime: RuntimeDep, principal: PrincipalDep) -> TeamOut:
-    return _team(runtime, runtime.accounts.get_team(principal, team))
+def get_team(
+    team: str, accounts: AccountsDep, quotas: QuotasDep, collections: CollectionsDep, principal: PrincipalDep
+) -> TeamOut:
+    return _team(quotas, collections, accounts.get_team(principal, team))
 
 
 @router.put("/teams/{team}/quotas", response_model=TeamOut)
-def set_quotas(team: str, body: QuotaUpdate, runtime: RuntimeDep, principal: PrincipalDep) -> TeamOut:
+def set_quotas(
+    team: str,
+    body: QuotaUpdate,
+    accounts: AccountsDep,
+    quotas: QuotasDep,
+    collections: CollectionsDep,
+    principal: PrincipalDep,
+) -> TeamOut:
     """Set a team's own quotas (deployment admins only); null falls back to the deployment's default."""
-    return _team(runtime, runtime.accounts.set_quotas(principal, team, body.max_collections, body.max_points))
+    return _team(quotas, collections, accounts.set_quotas(principal, team, body.max_collections, body.max_points))
 
 
 # --- users ---------------------------------------------------------------------------------------
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-def create_user(body: UserCreate, runtime: RuntimeDep, principal: PrincipalDep) -> UserOut:
-    return _user(runtime.accounts.create_user(principal, body.name, body.role, body.team))
+def create_user(body: UserCreate, accounts: AccountsDep, principal: PrincipalDep) -> UserOut:
+    return _user(accounts.create_user(principal, body.name, body.role, body.team))
 
 
 @router.get("/users", response_model=list[UserOut])
 def list_users(
-    runtime: RuntimeDep,
+    accounts: AccountsDep,
     principal: PrincipalDep,
     team: str | None = Query(None, description="Team name; default: yours (admins: every team)."),
 ) -> list[UserOut]:
-    return [_user(u) for u in runtime.accounts.list_users(principal, team)]
+    return [_user(u) for u in accounts.list_users(principal, team)]
 
 
 @router.delete("/users/{user_id}", response_model=UserOut)
-def disable_user(user_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> UserOut:
+def disable_user(user_id: str, accounts: AccountsDep, principal: PrincipalDep) -> UserOut:
     """Disable a user and revoke all their keys (the user stays, for the audit log)."""
-    return _user(runtime.accounts.disable_user(principal, user_id))
+    return _user(accounts.disable_user(principal, user_id))
 
 
 # --- keys ----------------------------------------------------------------------------------------
 
 
 @router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=KeyCreated)
-def create_key(body: KeyCreate, runtime: RuntimeDep, principal: PrincipalDep) -> KeyCreated:
+def create_key(body: KeyCreate, accounts: AccountsDep, principal: PrincipalDep) -> KeyCreated:
     """Issue an API key. The response holds the key itself, once; only its hash is kept."""
     if body.expires_at is not None and body.expires_in_days is not None:
         raise InvalidInput("give expires_at or expires_in_days, not both")
     expires = body.expires_at
     if body.expires_in_days is not None:
         expires = utcnow() + dt.timedelta(days=body.expires_in_days)
-    issued = runtime.accounts.create_key(
+    issued = accounts.create_key(
         principal, body.role, team=body.team, user=body.user, name=body.name, expires_at=expires, admin=body.admin
     )
     return KeyCreated(**_key(issued.info).model_dump(), key=issued.key)
@@ -232,23 +235,23 @@ def create_key(body: KeyCreate, runtime: RuntimeDep, principal: PrincipalDep) ->
 
 @router.get("/keys", response_model=list[KeyOut])
 def list_keys(
-    runtime: RuntimeDep,
+    accounts: AccountsDep,
     principal: PrincipalDep,
     team: str | None = Query(None, description="Team name; default: yours (admins: every team)."),
 ) -> list[KeyOut]:
     """Keys with their state and last use; never the keys themselves."""
-    return [_key(k) for k in runtime.accounts.list_keys(principal, team)]
+    return [_key(k) for k in accounts.list_keys(principal, team)]
 
 
 @router.get("/keys/{key_id}", response_model=KeyOut)
-def get_key(key_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> KeyOut:
-    return _key(runtime.accounts.key(principal, key_id))
+def get_key(key_id: str, accounts: AccountsDep, principal: PrincipalDep) -> KeyOut:
+    return _key(accounts.key(principal, key_id))
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut)
-def revoke_key(key_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> KeyOut:
+def revoke_key(key_id: str, accounts: AccountsDep, principal: PrincipalDep) -> KeyOut:
     """Revoke a key: its next request gets 401."""
-    return _key(runtime.accounts.revoke_key(principal, key_id))
+    return _key(accounts.revoke_key(principal, key_id))
 
 
 # --- audit ---------------------------------------------------------------------------------------
@@ -256,7 +259,7 @@ def revoke_key(key_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> Key
 
 @router.get("/audit", response_model=AuditList)
 def audit_log(
-    runtime: RuntimeDep,
+    accounts: AccountsDep,
     principal: PrincipalDep,
     team: str | None = Query(None, description="Team name; default: yours (admins: every team)."),
     action: str | None = Query(None, description="Only actions starting with this, e.g. 'key.'."),
@@ -264,5 +267,5 @@ def audit_log(
     before: int | None = Query(None, description="Only events older than this event id (paging)."),
 ) -> AuditList:
     """Admin actions and deletions, newest first: who, what, when."""
-    events = runtime.accounts.audit_events(principal, team=team, limit=limit, action=action, before=before)
+    events = accounts.audit_events(principal, team=team, limit=limit, action=action, before=before)
     return AuditList(events=[_event(e) for e in events])

@@ -3,32 +3,25 @@ label to each point's payload, ``POST /v1/collections/{name}/classify``."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.api.deps import PrincipalDep, RuntimeDep
-from services.api.query_io import ImageInput, image_inputs
+from services.api.deps import CollectionsDep, PrincipalDep, QueryServicesDep, RuntimeDep
+from services.api.query_io import ImageInput, LabelInput, encode_labels, image_inputs
 from services.api.schemas import JobAccepted
 from services.core.errors import InvalidInput
 from services.query.classify import (
     ClassifyJob,
     check_label_set,
     classifications,
-    label_vectors,
-    parse_labels,
     payload_keys,
     run_classify_job,
     zero_shot,
 )
-from services.query.concepts import check_templates
-from services.query.context import query_services
-from services.runtime import Runtime
 
 router = APIRouter(tags=["classify"])
-
-LabelInput = str | dict[str, Any]
 
 
 class ClassifyRequest(BaseModel):
@@ -57,23 +50,14 @@ class ClassifyResponse(BaseModel):
     logit_scale: float
 
 
-def encode_labels(
-    runtime: Runtime, labels: list[LabelInput], templates: list[str] | None, min_labels: int = 2
-) -> tuple[list[str], Any]:
-    """Label names and their (k, d) unit vectors (prompt ensembles × templates)."""
-    limits = runtime.settings.limits
-    parsed = parse_labels(labels, limits.max_labels, min_labels)
-    tpl = check_templates(templates, limits.max_templates) if templates is not None else ()
-    encode = lambda texts: runtime.text_cache.get_many(list(texts), runtime.encoder.encode_texts)  # noqa: E731
-    return [lab.name for lab in parsed], label_vectors(parsed, tpl, encode)
-
-
 @router.post("/v1/classify", response_model=ClassifyResponse)
-def classify(body: ClassifyRequest, runtime: RuntimeDep, principal: PrincipalDep) -> ClassifyResponse:
+def classify(
+    body: ClassifyRequest, qs: QueryServicesDep, collections: CollectionsDep, principal: PrincipalDep
+) -> ClassifyResponse:
     """Per image: cosine similarity to each label, softmax probabilities (the model's logit scale), top label."""
-    names, lab_vecs = encode_labels(runtime, body.labels, body.templates)
-    image_labels, img_vecs = image_inputs(runtime, principal, body.images, body.collection)
-    scale = runtime.encoder.logit_scale
+    names, lab_vecs = encode_labels(qs, body.labels, body.templates)
+    image_labels, img_vecs = image_inputs(qs, collections, principal, body.images, body.collection)
+    scale = qs.encoder.logit_scale
     sims, probs = zero_shot(img_vecs, lab_vecs, scale)
     return ClassifyResponse(
         results=[
@@ -111,9 +95,9 @@ def classify_collection(
     e.g. ``{"label_color": "red"}``."""
     label_set = check_label_set(body.set)
     info = runtime.collections.get(principal, name)
-    qs = query_services(runtime)
+    qs = runtime.query
     templates = body.templates if body.templates is not None else list(qs.templates.get(info.id)) or None
-    names, lab_vecs = encode_labels(runtime, body.labels, templates)
+    names, lab_vecs = encode_labels(qs, body.labels, templates)
     n = runtime.store.count(info.store_name)
     if n > runtime.settings.limits.max_scan_points:
         raise InvalidInput(

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import numpy as np
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.api.deps import PrincipalDep, RuntimeDep
+from services.api.deps import CollectionDep, PrincipalDep, QueryServicesDep
 from services.api.query_io import QueryOut, query_out
 from services.query.concepts import Concept, check_concept_name, check_savable, check_templates
-from services.query.context import build_resolver, query_services
 from services.query.modality import gap
 from services.query.search import compose_expression, parse_expression
 
@@ -41,19 +39,17 @@ class ConceptList(BaseModel):
 
 
 def _out(c: Concept, query: QueryOut | None = None) -> ConceptOut:
-    return ConceptOut(**dataclasses.asdict(c), query=query)
+    return ConceptOut.model_validate(c, from_attributes=True).model_copy(update={"query": query})
 
 
 @router.get("/{name}/concepts", response_model=ConceptList)
-def list_concepts(name: str, runtime: RuntimeDep, principal: PrincipalDep) -> ConceptList:
-    info = runtime.collections.get(principal, name)
-    return ConceptList(concepts=[_out(c) for c in query_services(runtime).concepts.list(info.id)])
+def list_concepts(info: CollectionDep, qs: QueryServicesDep) -> ConceptList:
+    return ConceptList(concepts=[_out(c) for c in qs.concepts.list(info.id)])
 
 
 @router.get("/{name}/concepts/{concept}", response_model=ConceptOut)
-def get_concept(name: str, concept: str, runtime: RuntimeDep, principal: PrincipalDep) -> ConceptOut:
-    info = runtime.collections.get(principal, name)
-    return _out(query_services(runtime).concepts.get(info.id, info.name, concept))
+def get_concept(concept: str, info: CollectionDep, qs: QueryServicesDep) -> ConceptOut:
+    return _out(qs.concepts.get(info.id, info.name, concept))
 
 
 @router.put(
@@ -62,32 +58,34 @@ def get_concept(name: str, concept: str, runtime: RuntimeDep, principal: Princip
     responses={201: {"model": ConceptOut, "description": "Saved as a new concept (200: replaced one)."}},
 )
 def put_concept(
-    name: str, concept: str, body: ConceptIn, response: Response, runtime: RuntimeDep, principal: PrincipalDep
+    concept: str,
+    body: ConceptIn,
+    response: Response,
+    info: CollectionDep,
+    qs: QueryServicesDep,
+    principal: PrincipalDep,
 ) -> ConceptOut:
     """Save (201) or replace (200) a concept; use it as ``@concept`` in this collection's expressions.
 
     The expression must resolve now: its points exist, the concepts it uses exist, no cycle, no upload(i).
     """
     check_concept_name(concept)
-    info = runtime.collections.get(principal, name)
-    limits = runtime.settings.limits
+    limits = qs.limits
     terms = parse_expression(body.expression, limits)
     check_savable(terms)
-    # Resolving with the new name on the chain refuses any path back to it (@a → @b → @a).
-    resolver = dataclasses.replace(build_resolver(runtime, info), _chain=(concept,))
+    # Resolving inside the new concept's own expansion refuses any path back to it (@a → @b → @a).
+    resolver = qs.resolver(info).expanding(concept)
     composed = compose_expression(body.expression, resolver, limits)
-    qs = query_services(runtime)
     saved, created = qs.concepts.put(
-        info.id, concept, composed.info("image").expression, runtime.encoder.model_id, body.description, principal.actor
+        info.id, concept, composed.info("image").expression, qs.encoder.model_id, body.description, principal.actor
     )
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _out(saved, query_out(composed.info("image")))
 
 
 @router.delete("/{name}/concepts/{concept}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_concept(name: str, concept: str, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
-    info = runtime.collections.get(principal, name)
-    query_services(runtime).concepts.delete(info.id, info.name, concept)
+def delete_concept(concept: str, info: CollectionDep, qs: QueryServicesDep) -> Response:
+    qs.concepts.delete(info.id, info.name, concept)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -97,25 +95,22 @@ class Templates(BaseModel):
 
 
 @router.get("/{name}/templates", response_model=Templates)
-def get_templates(name: str, runtime: RuntimeDep, principal: PrincipalDep) -> Templates:
+def get_templates(info: CollectionDep, qs: QueryServicesDep) -> Templates:
     """The collection's prompt templates (empty: text terms are encoded as written)."""
-    info = runtime.collections.get(principal, name)
-    return Templates(templates=list(query_services(runtime).templates.get(info.id)))
+    return Templates(templates=list(qs.templates.get(info.id)))
 
 
 @router.put("/{name}/templates", response_model=Templates)
-def put_templates(name: str, body: Templates, runtime: RuntimeDep, principal: PrincipalDep) -> Templates:
+def put_templates(body: Templates, info: CollectionDep, qs: QueryServicesDep) -> Templates:
     """Set the templates: each plain text term then becomes the ensemble of the filled-in templates."""
-    info = runtime.collections.get(principal, name)
-    templates = check_templates(body.templates, runtime.settings.limits.max_templates)
-    query_services(runtime).templates.put(info.id, templates)
+    templates = check_templates(body.templates, qs.limits.max_templates)
+    qs.templates.put(info.id, templates)
     return Templates(templates=list(templates))
 
 
 @router.delete("/{name}/templates", status_code=status.HTTP_204_NO_CONTENT)
-def delete_templates(name: str, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
-    info = runtime.collections.get(principal, name)
-    query_services(runtime).templates.delete(info.id)
+def delete_templates(info: CollectionDep, qs: QueryServicesDep) -> Response:
+    qs.templates.delete(info.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -132,14 +127,12 @@ class ModalityOut(BaseModel):
 
 @router.get("/{name}/modality", response_model=ModalityOut)
 def modality(
-    name: str,
-    runtime: RuntimeDep,
-    principal: PrincipalDep,
+    info: CollectionDep,
+    qs: QueryServicesDep,
     refresh: bool = Query(False, description="Scan the collection again even if the cache looks fresh."),
 ) -> ModalityOut:
     """The collection's modality means (what ``center: true`` subtracts) and the gap between them."""
-    info = runtime.collections.get(principal, name)
-    means = query_services(runtime).means.get(runtime.store, info.id, info.store_name, info.name, refresh=refresh)
+    means = qs.means.get(qs.store, info.id, info.store_name, info.name, refresh=refresh)
     points = next(iter(means.values())).points if means else 0
     g = gap(means["image"].mean, means["text"].mean) if {"image", "text"} <= set(means) else None
     return ModalityOut(

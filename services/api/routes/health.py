@@ -5,15 +5,15 @@ from typing import Any
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.api.deps import RuntimeDep
+from services.api.deps import EncoderDep, SettingsDep
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(runtime: RuntimeDep) -> dict[str, Any]:
+def healthz(settings: SettingsDep, encoder: EncoderDep) -> dict[str, Any]:
     """200 while the server is serving; says which mode and model it runs."""
-    return {"status": "ok", "mode": runtime.settings.mode, "model": runtime.encoder.model_id}
+    return {"status": "ok", "mode": settings.mode, "model": encoder.model_id}
 
 
 @router.get("/metrics", include_in_schema=False)

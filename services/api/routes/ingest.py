@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, status
-from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 
 from services.accounts.principal import Principal
-from services.api.deps import PrincipalDep, RuntimeDep
+from services.api.body import FormLimits, MultipartForm, is_multipart, read_form, validate
+from services.api.deps import CollectionDep, PrincipalDep, RuntimeDep
 from services.api.schemas import IngestRequest, JobAccepted
-from services.core.errors import Forbidden, InvalidInput, PayloadTooLarge
+from services.core.errors import Forbidden, InvalidInput
+from services.core.settings import Limits
 from services.jobs.local import upload_dir
 from services.runtime import Runtime
 from services.sources.grant import ReadGrant, grant_for, upload_grant
@@ -38,20 +38,24 @@ def _check_path(grant: ReadGrant, raw: str) -> str:
     return target
 
 
-async def _save_uploads(request: Request, runtime: Runtime, job_dir: Path) -> int:
-    limits = runtime.settings.limits
-    form = await request.form(max_files=limits.max_request_files, max_fields=limits.max_request_files * 2 + 10)
-    files = [v for k, v in form.multi_items() if isinstance(v, UploadFile) and k in ("files", "file", "images")]
-    alt_texts = [v for k, v in form.multi_items() if k == "alt_text" and isinstance(v, str)]
+def ingest_form(limits: Limits) -> FormLimits:
+    """A multipart ingest: up to ``max_request_files`` files, each with an optional ``alt_text`` field."""
+    return FormLimits(
+        max_files=limits.max_request_files,
+        max_fields=limits.max_request_files * 2 + 10,
+        max_file_bytes=limits.max_upload_bytes,
+        repeated=frozenset({"alt_text"}),
+    )
+
+
+async def _save_uploads(form: MultipartForm, job_dir: Path) -> int:
+    """Write the form's files (and their alt-texts, ``<file>.txt``) into the job's folder; their count."""
+    files, alt_texts = form.files, form.lists.get("alt_text", [])
     if not files:
         raise InvalidInput("multipart ingest needs one or more 'files' parts")
     if alt_texts and len(alt_texts) != len(files):
         raise InvalidInput(f"got {len(files)} files but {len(alt_texts)} alt_text fields; send one per file or none")
     for i, f in enumerate(files):
-        if f.size is not None and f.size > limits.max_upload_bytes:
-            raise PayloadTooLarge(
-                f"upload {f.filename!r} is {f.size:,} bytes, over the limit of {limits.max_upload_bytes:,}"
-            )
         name = _SAFE.sub("_", Path(f.filename or f"upload{i}").name)[-100:] or f"upload{i}"
         target = job_dir / f"{i:05d}_{name}"
         target.write_bytes(await f.read())
@@ -61,21 +65,20 @@ async def _save_uploads(request: Request, runtime: Runtime, job_dir: Path) -> in
 
 
 @router.post("/{name}/ingest", status_code=status.HTTP_202_ACCEPTED, response_model=JobAccepted)
-async def ingest(name: str, request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> JobAccepted:
+async def ingest(request: Request, info: CollectionDep, runtime: RuntimeDep, principal: PrincipalDep) -> JobAccepted:
     """Start an ingestion job; poll ``GET /v1/jobs/{job_id}`` for progress and per-item failures.
 
     JSON: ``{"path": "<folder or manifest on the server>"}`` or ``{"source": {"kind": ..., "path": ...}}``.
     Multipart: ``files`` parts (images) with optional ``alt_text`` fields, one per file, in order.
     """
     _check_writer(principal)
-    info = runtime.collections.get(principal, name)
-    content_type = request.headers.get("content-type", "")
     # The body cap (declared or streamed) is enforced before this runs: services/api/body_limit.py.
-    if content_type.startswith("multipart/form-data"):
+    if is_multipart(request):
         job_id = runtime.jobs.create(principal, info.name, {"kind": "upload"})
         job_dir = upload_dir(runtime.settings.data_dir, job_id)
         try:
-            count = await _save_uploads(request, runtime, job_dir)
+            # The job exists first, so that an upload refused half-way is recorded as a failed job.
+            count = await _save_uploads(await read_form(request, ingest_form(runtime.settings.limits)), job_dir)
             _check_quota(runtime, principal, count)
         except BaseException as exc:
             shutil.rmtree(job_dir, ignore_errors=True)  # a refused upload leaves nothing on disk
@@ -86,10 +89,7 @@ async def ingest(name: str, request: Request, runtime: RuntimeDep, principal: Pr
         source: dict[str, Any] = {"kind": "upload", "path": str(job_dir), "files": count, "grant": grant}
         runtime.jobs.set_source(job_id, source)
     else:
-        try:
-            body = IngestRequest.model_validate_json(await request.body())
-        except ValidationError as exc:
-            raise InvalidInput(f"invalid ingest request: {exc.errors()[0]['msg']}") from None
+        body = validate(IngestRequest, await request.body())
         source = _json_source(runtime, principal, body)
         _check_quota(runtime, principal, lambda: open_source(source).count())
         job_id = runtime.jobs.create(principal, info.name, source)

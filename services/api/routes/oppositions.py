@@ -7,10 +7,9 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.api.deps import PrincipalDep, RuntimeDep
-from services.api.query_io import QueryOut, check_limit, encode_uploads, query_out
+from services.api.deps import CollectionDep, QueryServicesDep
+from services.api.query_io import QueryOut, check_limit, query_out
 from services.core.errors import InvalidInput
-from services.query.context import build_resolver
 from services.query.oppositions import PoleHit, oppositions
 from services.vectorstore.filters import parse_filter
 
@@ -64,26 +63,20 @@ class OppositionResponse(BaseModel):
 
 
 def _hit(h: PoleHit) -> PoleHitOut:
-    return PoleHitOut(
-        id=h.id, delta=h.delta, sim_a=h.sim_a, sim_b=h.sim_b, payload=h.payload, contributions=h.contributions
-    )
+    return PoleHitOut.model_validate(h, from_attributes=True)
 
 
 @router.post("/{name}/oppositions", response_model=OppositionResponse)
-def opposition(name: str, body: OppositionRequest, runtime: RuntimeDep, principal: PrincipalDep) -> OppositionResponse:
+def opposition(body: OppositionRequest, info: CollectionDep, qs: QueryServicesDep) -> OppositionResponse:
     """Pole ``a``: decreasing sim(x, A) − sim(x, B); pole ``b``: decreasing sim(x, B) − sim(x, A).
 
     One kNN per pole on ±(A − B)/‖A − B‖ orders the collection exactly; ``delta`` = score × ‖A − B‖.
     """
-    limits = runtime.settings.limits
+    limits = qs.limits
     check_limit(body.limit, limits)
     if body.histogram is not None and body.histogram > limits.max_histogram_bins:
         raise InvalidInput(f"histogram has {body.histogram} bins, at most {limits.max_histogram_bins} are allowed")
-    info = runtime.collections.get(principal, name)
-    uploads = encode_uploads(runtime, body.uploads)
-    resolver = build_resolver(
-        runtime, info, uploads, center=body.center, templates=body.templates, using=body.vector
-    )
+    resolver = qs.resolver(info, body.uploads, center=body.center, templates=body.templates, using=body.vector)
     res = oppositions(
         resolver,
         body.a,
@@ -100,6 +93,6 @@ def opposition(name: str, body: OppositionRequest, runtime: RuntimeDep, principa
         a=Pole(hits=[_hit(h) for h in res.a], query=query_out(res.query_a)),
         b=Pole(hits=[_hit(h) for h in res.b], query=query_out(res.query_b)),
         axis_norm=res.axis_norm,
-        histogram=HistogramOut(**hist.__dict__) if hist is not None else None,
+        histogram=HistogramOut.model_validate(hist, from_attributes=True) if hist is not None else None,
         timings=res.timings,
     )

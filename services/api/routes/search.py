@@ -6,17 +6,17 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.accounts.principal import Principal
-from services.api.deps import PrincipalDep, RuntimeDep
-from services.api.query_io import QueryOut, check_limit, encode_uploads, form_json, query_out, read_multipart
-from services.core.errors import InvalidInput
-from services.core.types import Vector
-from services.query.context import build_resolver
-from services.query.resolve import Resolver
-from services.query.search import hit_json, search
-from services.runtime import Runtime
+from services.api.body import FilePart, FormLimits, parse_body
+from services.api.deps import CollectionDep, QueryServicesDep
+from services.api.query_io import QueryOut, check_limit
+from services.catalog.collections import CollectionInfo
+from services.core.errors import ImageError, InvalidInput
+from services.core.settings import Limits
+from services.encoders.decode import decode_image
+from services.query.context import QueryServices
+from services.query.search import SearchResult, search
 from services.vectorstore.filters import parse_filter
 
 router = APIRouter(prefix="/v1/collections", tags=["search"])
@@ -43,50 +43,40 @@ class SearchRequest(BaseModel):
     templates: bool = Field(True, description="Apply the collection's prompt templates to text terms, if it has any.")
 
 
+class HitOut(BaseModel):
+    """One search hit; ``contributions`` only when the request asked to ``explain``."""
+
+    id: str
+    score: float = Field(description="Cosine similarity to the query vector, in [-1, 1].")
+    payload: dict[str, Any] = Field(description="What was stored with the point: source, alt_text, ...")
+    contributions: dict[str, float] | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="Each term's share of the score (they sum to it); present with explain: true.",
+    )
+
+
 class SearchResponse(BaseModel):
-    hits: list[dict[str, Any]]
+    hits: list[HitOut]
     query: QueryOut
     timings: dict[str, float]
 
 
-def make_resolver(
-    runtime: Runtime,
-    principal: Principal,
-    name: str,
-    uploads: list[str] | None = None,
-    *,
-    upload_vectors: Vector | None = None,
-    center: bool = False,
-    templates: bool = True,
-    using: str = "image",
-) -> Resolver:
-    """The request's resolver: base64 ``uploads`` (or already encoded ``upload_vectors``) become upload(i)."""
-    info = runtime.collections.get(principal, name)
-    vectors = upload_vectors if upload_vectors is not None else encode_uploads(runtime, uploads)
-    return build_resolver(runtime, info, vectors, center=center, templates=templates, using=using)
-
-
 def run_search(
-    runtime: Runtime, principal: Principal, name: str, body: SearchRequest, images: list[object] | None = None
-) -> SearchResponse:
-    limits = runtime.settings.limits
+    qs: QueryServices, info: CollectionInfo, body: SearchRequest, images: list[object] | None = None
+) -> SearchResult:
+    """The search one request asks for: ``images`` (decoded file parts) or base64 ``uploads`` are upload(i)."""
+    limits = qs.limits
     check_limit(body.limit, limits)
     if body.offset > limits.max_offset:
         raise InvalidInput(f"offset is {body.offset}, at most {limits.max_offset} is allowed")
     if images and body.uploads:
         raise InvalidInput("send uploaded images either as files or as base64 'uploads', not both")
-    vectors = runtime.encoder.encode_images(images) if images else None
-    resolver = make_resolver(
-        runtime,
-        principal,
-        name,
-        body.uploads,
-        upload_vectors=vectors,
-        center=body.center,
-        templates=body.templates,
-        using=body.vector,
+    vectors = qs.encoder.encode_images(images) if images else None
+    resolver = qs.resolver(
+        info, body.uploads, upload_vectors=vectors, center=body.center, templates=body.templates, using=body.vector
     )
-    result = search(
+    return search(
         resolver,
         body.expression,
         limits,
@@ -96,8 +86,29 @@ def run_search(
         filter=parse_filter(body.filter, limits),
         explain=body.explain,
     )
-    hits = [hit_json(h) for h in result.hits]
-    return SearchResponse(hits=hits, query=query_out(result.query), timings=result.timings)
+
+
+def search_form(limits: Limits) -> FormLimits:
+    """A multipart search: at most ``max_images_per_request`` images of ``max_upload_bytes`` each."""
+    return FormLimits(
+        max_files=limits.max_images_per_request,
+        max_fields=64,
+        max_file_bytes=limits.max_upload_bytes,
+        body_cap=limits.max_upload_bytes * limits.max_images_per_request + 1_000_000,
+        body_cap_setting="SIGNIFIER_LIMITS__MAX_UPLOAD_BYTES × MAX_IMAGES_PER_REQUEST",
+    )
+
+
+async def decode_files(files: list[FilePart], qs: QueryServices) -> list[object]:
+    """The images of a form's file parts, decoded for the encoder (each within ``max_image_pixels``)."""
+    images: list[object] = []
+    for f in files:
+        data = await f.read()
+        try:
+            images.append(decode_image(data, qs.limits.max_image_pixels, qs.encoder.decode_side).image)
+        except ImageError as exc:
+            raise ImageError(f"upload {f.index} ({f.filename!r}): {exc.message}") from None
+    return images
 
 
 _BODY_DOC = {
@@ -121,29 +132,13 @@ _BODY_DOC = {
 
 
 @router.post("/{name}/search", response_model=SearchResponse, openapi_extra=_BODY_DOC)
-async def search_collection(
-    name: str, request: Request, runtime: RuntimeDep, principal: PrincipalDep
-) -> SearchResponse:
+async def search_collection(request: Request, info: CollectionDep, qs: QueryServicesDep) -> SearchResponse:
     """Search with an expression; the composed unit vector goes to the store's kNN.
 
     JSON: a ``SearchRequest`` (uploads as base64 in ``uploads``). Multipart: ``files`` parts are
     ``upload(0)``, ``upload(1)``, … and the request is a ``query`` JSON field or separate fields.
     """
-    images: list[object] | None = None
-    try:
-        if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            fields, images = await read_multipart(request, runtime)
-            body = SearchRequest.model_validate(form_json(fields))
-        else:
-            body = SearchRequest.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise InvalidInput(_validation_message(exc)) from None
-    return await run_in_threadpool(run_search, runtime, principal, name, body, images)
-
-
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "body"
-        parts.append(f"{loc}: {err.get('msg', '')}")
-    return "invalid search request: " + "; ".join(parts)
+    body = await parse_body(request, SearchRequest, search_form(qs.limits))
+    images = await decode_files(body.form.files, qs) if body.form is not None else None
+    result = await run_in_threadpool(run_search, qs, info, body.value, images)
+    return SearchResponse.model_validate(result, from_attributes=True)

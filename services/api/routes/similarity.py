@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.api.deps import PrincipalDep, RuntimeDep
-from services.api.query_io import ImageInput, image_inputs
-from services.api.routes.classify import LabelInput, encode_labels
+from services.api.deps import CollectionsDep, PrincipalDep, QueryServicesDep
+from services.api.query_io import ImageInput, LabelInput, encode_labels, image_inputs
 from services.core.errors import InvalidInput
 from services.query.compose import softmax_probs
 from services.query.similarity import SimilarityMatrix, contrasts, cosine_matrix, to_csv
@@ -52,28 +51,26 @@ class SimilarityResponse(BaseModel):
     responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV when the client accepts text/csv."}},
 )
 def similarity(
-    body: SimilarityRequest, request: Request, runtime: RuntimeDep, principal: PrincipalDep
+    body: SimilarityRequest,
+    request: Request,
+    qs: QueryServicesDep,
+    collections: CollectionsDep,
+    principal: PrincipalDep,
 ) -> SimilarityResponse | Response:
     """The matrix of cosine similarities between each image (row) and each text (column)."""
-    if len(body.texts) > runtime.settings.limits.max_labels:
-        raise InvalidInput(f"at most {runtime.settings.limits.max_labels} texts per request, got {len(body.texts)}")
+    if len(body.texts) > qs.limits.max_labels:
+        raise InvalidInput(f"at most {qs.limits.max_labels} texts per request, got {len(body.texts)}")
     if not body.texts:
         raise InvalidInput("give at least one text")
-    columns, col_vecs = encode_labels(runtime, body.texts, body.templates, min_labels=1)
-    labels, row_vecs = image_inputs(runtime, principal, body.images, body.collection)
+    columns, col_vecs = encode_labels(qs, body.texts, body.templates, min_labels=1)
+    labels, row_vecs = image_inputs(qs, collections, principal, body.images, body.collection)
     if body.row_labels is not None:
         if len(body.row_labels) != len(labels):
             raise InvalidInput(f"row_labels has {len(body.row_labels)} names for {len(labels)} images")
         labels = list(body.row_labels)
     m = cosine_matrix(row_vecs, col_vecs)
-    probs = softmax_probs(m, runtime.encoder.logit_scale).tolist() if body.probabilities else None
+    probs = softmax_probs(m, qs.encoder.logit_scale).tolist() if body.probabilities else None
     result = SimilarityMatrix(labels, columns, m.tolist(), contrasts(m, labels, body.contrasts), probs)
     if "text/csv" in request.headers.get("accept", ""):
         return Response(to_csv(result), media_type="text/csv; charset=utf-8")
-    return SimilarityResponse(
-        rows=result.rows,
-        columns=result.columns,
-        matrix=result.matrix,
-        contrasts=[ContrastOut(a=c.a, b=c.b, values=c.values) for c in result.contrasts],
-        probabilities=result.probabilities,
-    )
+    return SimilarityResponse.model_validate(result, from_attributes=True)

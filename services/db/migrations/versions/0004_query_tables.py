@@ -1,7 +1,7 @@
 """The query service's tables: saved concepts, prompt templates, cached modality means.
 
 Each row belongs to a collection (``collections.id``, ``ON DELETE CASCADE``). Before this migration
-the query service created them itself (``services.query.models.ensure_tables``), so they are
+the query service created them itself at first use (with ``create_all``; no longer), so they are
 created here only where missing.
 
 Revision ID: 0004
