@@ -444,7 +444,7 @@ class EmbeddedStore(VectorStore):
                     log.exception("maintenance of collection %r failed", col.spec.name)
 
 
-# --- Edge configuration and conversions ----------------------------------------------------------
+# --- Edge configuration ---------------------------------------------------------------------------
 
 
 def _edge_config(spec: CollectionSpec, index: IndexSettings) -> qe.EdgeConfig:
