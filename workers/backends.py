@@ -11,13 +11,13 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 
-from services.core.errors import InvalidInput, NotFoundError, SignifierError, StoreUnavailable
+from services.client.http import Client, Retry
+from services.core.errors import NotFoundError, SignifierError, StoreUnavailable
 from services.core.types import PointRecord
 from services.ingest.writer import PointWriter, StoreWriter, Thumbnails
 from services.jobs.coordinator import ChunkWork, JobCoordinator
@@ -28,10 +28,6 @@ from services.vectorstore.base import VectorStore
 from services.vectorstore.thumbnails import ThumbnailStore
 
 log = logging.getLogger(__name__)
-
-
-class BackendUnavailable(StoreUnavailable):
-    """The API (or database) a worker reports to cannot be reached right now (transient)."""
 
 
 class WorkerBackend(Protocol):
@@ -73,74 +69,32 @@ class DirectBackend:
         self.store.close()
 
 
-class ApiClient:
-    """JSON calls to the API's internal routes, retried with backoff on network errors and 5xx."""
-
-    def __init__(self, base_url: str, token: str, patience_s: float = 60.0, timeout_s: float = 60.0) -> None:
-        self.http = httpx.Client(
-            base_url=base_url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s
-        )
-        self.patience_s = patience_s
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        deadline = time.monotonic() + self.patience_s
-        delay = 0.2
-        while True:
-            try:
-                resp = self.http.request(method, path, json=body)
-            except httpx.TransportError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                if resp.status_code < 400:
-                    return resp.json() if resp.content else None
-                message = _message(resp)
-                if resp.status_code == 404:
-                    raise NotFoundError(message)
-                if resp.status_code < 500 and resp.status_code != 429:
-                    raise InvalidInput(f"the API refused a worker call ({resp.status_code}): {message}")
-                problem = f"HTTP {resp.status_code}: {message}"
-            if time.monotonic() + delay > deadline:
-                raise BackendUnavailable(f"the API at {self.http.base_url} is unreachable: {problem}")
-            log.warning("API call %s %s failed (%s); retrying in %.1f s", method, path, problem, delay)
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-
-    def close(self) -> None:
-        self.http.close()
-
-
-def _message(resp: httpx.Response) -> str:
-    try:
-        detail = resp.json().get("detail", {})
-        return str(detail.get("message", detail)) if isinstance(detail, dict) else str(detail)
-    except ValueError:
-        return resp.text[:200]
-
-
 class ApiWriter:
     """A ``PointWriter`` that upserts through the API (the single writer of the embedded store)."""
 
-    def __init__(self, api: ApiClient) -> None:
+    def __init__(self, api: Client) -> None:
         self.api = api
 
     def upsert(self, name: str, points: Sequence[PointRecord], thumbnails: Thumbnails | None = None) -> None:
         thumbs = thumbnails or {}
         body = {"points": [encode_point(p, thumbs.get(p.id)) for p in points]}
-        self.api.call("POST", f"/internal/v1/collections/{name}/points", body)
+        self.api.request("POST", f"/internal/v1/collections/{name}/points", body)
 
     def retrieve(self, name: str, ids: Sequence[str], with_vectors: bool = False) -> list[PointRecord]:
-        found = self.api.call("POST", f"/internal/v1/collections/{name}/points/lookup", {"ids": list(ids)})
+        found = self.api.request("POST", f"/internal/v1/collections/{name}/points/lookup", {"ids": list(ids)})
         return [PointRecord(id=i) for i in found["ids"]]
 
 
 class ApiBackend:
+    """Job records and points through the API's internal routes, retried while the API is away."""
+
     def __init__(self, base_url: str, token: str, patience_s: float = 60.0) -> None:
-        self.api = ApiClient(base_url, token, patience_s)
+        self.api = Client.connect(base_url, token, timeout_s=60.0, retry=Retry(patience_s))
         self.writer: PointWriter = ApiWriter(self.api)
 
     def start_chunk(self, job_id: str, idx: int, retry: bool = False) -> ChunkWork | None:
         try:
-            res = self.api.call("POST", f"/internal/v1/jobs/{job_id}/chunks/{idx}/start", {"retry": retry})
+            res = self.api.request("POST", f"/internal/v1/jobs/{job_id}/chunks/{idx}/start", {"retry": retry})
         except NotFoundError:
             return None
         w = res.get("work")
@@ -157,11 +111,12 @@ class ApiBackend:
             "failed": [{"item": f.source, "reason": f.reason} for f in failed],
             "timings": timings,
         }
-        res = self.api.call("POST", f"/internal/v1/jobs/{job_id}/chunks/{idx}/batches", body)
+        res = self.api.request("POST", f"/internal/v1/jobs/{job_id}/chunks/{idx}/batches", body)
         return bool(res.get("cancelled"))
 
     def finish_chunk(self, job_id: str, idx: int, entries: int, error: str | None = None) -> None:
-        self.api.call("POST", f"/internal/v1/jobs/{job_id}/chunks/{idx}/finish", {"entries": entries, "error": error})
+        body = {"entries": entries, "error": error}
+        self.api.request("POST", f"/internal/v1/jobs/{job_id}/chunks/{idx}/finish", body)
 
     def close(self) -> None:
         self.api.close()
@@ -182,4 +137,4 @@ def is_transient(exc: BaseException) -> bool:
         return False
 
 
-__all__ = ["ApiBackend", "BackendUnavailable", "DirectBackend", "SignifierError", "WorkerBackend", "is_transient"]
+__all__ = ["ApiBackend", "DirectBackend", "SignifierError", "WorkerBackend", "is_transient"]

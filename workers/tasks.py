@@ -45,7 +45,7 @@ def run_chunk(ctx: WorkerContext, job_id: str, idx: int, retry: bool = False) ->
     if work is None:
         return "skipped"
     try:
-        entries = open_source(work.source).read_chunk(work.spec)
+        entries = open_source(work.source, ctx.settings.limits).read_chunk(work.spec)
         result = ctx.pipeline.run(work.collection, entries, ChunkReporter(ctx.backend, job_id, idx))
     except Exception as exc:
         if is_transient(exc):

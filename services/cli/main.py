@@ -108,18 +108,18 @@ def ingest(
     except SignifierError as exc:
         raise _fail(exc.message) from None
     if not follow:
-        console.print(f"queued: job {job['job_id']} ({job['state']}); follow it with GET /v1/jobs/{job['job_id']}")
+        console.print(f"queued: job {job.job_id} ({job.state}); follow it with GET /v1/jobs/{job.job_id}")
         return
-    style = "green" if job["failed"] == 0 and job["state"] == "done" else "yellow"
+    style = "green" if job.failed == 0 and job.state == "done" else "yellow"
     console.print(
-        f"[{style}]{job['state']}[/]: {job['done']} stored, {job['failed']} failed "
-        f"of {job['total']} in collection {collection!r} (job {job['job_id']})"
+        f"[{style}]{job.state}[/]: {job.done} stored, {job.failed} failed "
+        f"of {job.total} in collection {collection!r} (job {job.job_id})"
     )
-    for e in job.get("errors", [])[:20]:
-        console.print(f"  [red]failed[/] {e['item']}: {e['reason']}")
-    if job["failed"] > 20:
-        console.print(f"  … and {job['failed'] - 20} more (see GET /v1/jobs/{job['job_id']})")
-    if job["state"] != "done":
+    for e in job.errors[:20]:
+        console.print(f"  [red]failed[/] {e.item}: {e.reason}")
+    if job.failed > 20:
+        console.print(f"  … and {job.failed - 20} more (see GET /v1/jobs/{job.job_id})")
+    if job.state != "done":
         raise typer.Exit(1)
 
 
@@ -169,27 +169,29 @@ def _print_hits(res: dict[str, Any]) -> None:
 @collections_app.command("list")
 def collections_list(api: ApiOpt = None, key: KeyOpt = None) -> None:
     """List collections with their sizes."""
-    from services.cli.commands import call
+    from services.cli.commands import client
 
     try:
-        data = call(_settings(), api, key, "GET", "/v1/collections")
+        with client(_settings(), api, key) as c:
+            collections = c.list_collections()
     except SignifierError as exc:
         raise _fail(exc.message) from None
     table = Table()
     for col in ("name", "points", "model", "created"):
         table.add_column(col)
-    for c in data["collections"]:
-        table.add_row(c["name"], str(c["points"]), c["model"], str(c["created_at"])[:19])
+    for info in collections:
+        table.add_row(info.name, str(info.points), info.model, info.created_at.isoformat()[:19])
     console.print(table)
 
 
 @collections_app.command("create")
 def collections_create(name: str, api: ApiOpt = None, key: KeyOpt = None) -> None:
     """Create an empty collection."""
-    from services.cli.commands import call
+    from services.cli.commands import client
 
     try:
-        call(_settings(), api, key, "POST", "/v1/collections", {"name": name})
+        with client(_settings(), api, key) as c:
+            c.create_collection(name)
     except SignifierError as exc:
         raise _fail(exc.message) from None
     console.print(f"created collection {name!r}")
@@ -203,12 +205,13 @@ def collections_delete(
     key: KeyOpt = None,
 ) -> None:
     """Delete a collection and all its points."""
-    from services.cli.commands import call
+    from services.cli.commands import client
 
     if not yes:
         typer.confirm(f"Delete collection {name!r} and all its points?", abort=True)
     try:
-        call(_settings(), api, key, "DELETE", f"/v1/collections/{name}")
+        with client(_settings(), api, key) as c:
+            c.delete_collection(name)
     except SignifierError as exc:
         raise _fail(exc.message) from None
     console.print(f"deleted collection {name!r}")

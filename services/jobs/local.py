@@ -48,7 +48,7 @@ def run_job(pipeline: IngestPipeline, jobs: JobStore, job_id: str, collection: s
         if jobs.state(job_id) == "cancelled":
             return
         jobs.start(job_id)
-        reader = open_source(source)
+        reader = open_source(source, pipeline.limits)
         jobs.set_total(job_id, reader.count())
         result = pipeline.run(collection, iter(reader), JobReporter(jobs, job_id))
     except SignifierError as exc:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from services.core.errors import InvalidInput, SignifierError
+from services.core.settings import Limits
 from services.sources.grant import UNRESTRICTED, ReadGrant
 from services.sources.items import FailedItem, SourceItem
 
@@ -308,17 +309,22 @@ class UrlListReader:
         return self._read(int(spec["start"]), int(spec["stop"]))
 
 
-def open_reader(path: str | Path, grant: ReadGrant = UNRESTRICTED, shown: str | None = None) -> Any:
+def open_reader(
+    path: str | Path, grant: ReadGrant = UNRESTRICTED, shown: str | None = None, limits: Limits | None = None
+) -> Any:
     """A folder reader for a directory, a manifest reader for a .csv/.jsonl/.parquet file, a WebDataset
     reader for ``.tar`` shards (one file or a brace pattern like ``shards/{00000..00099}.tar``).
 
-    Everything it reads goes through ``grant``; messages name the path as ``shown`` (what the caller gave)."""
+    Everything it reads goes through ``grant``; messages name the path as ``shown`` (what the caller gave).
+    ``limits.max_upload_bytes`` caps a tar member the way it caps every other image (members are read here,
+    not by the pipeline, which applies the cap to files and uploads itself)."""
     from services.sources.webdataset import WebDatasetReader, is_webdataset
 
     raw = str(path)
     shown = raw if shown is None else shown
     if is_webdataset(raw):
-        return WebDatasetReader.from_pattern(raw, grant=grant, shown=shown)
+        cap = (limits or Limits()).max_upload_bytes
+        return WebDatasetReader.from_pattern(raw, max_member_bytes=cap, grant=grant, shown=shown)
     p = Path(raw).expanduser()
     real = grant.check(p, shown)  # missing, outside the grant or in the data dir: one refusal, before anything else
     if os.path.isdir(real):
@@ -328,7 +334,7 @@ def open_reader(path: str | Path, grant: ReadGrant = UNRESTRICTED, shown: str | 
     raise InvalidInput(f"{shown} is neither a folder nor a manifest (.csv, .jsonl, .parquet) nor a .tar shard")
 
 
-def open_source(source: dict[str, Any]) -> Any:
+def open_source(source: dict[str, Any], limits: Limits | None = None) -> Any:
     """The reader of a job's stored source spec (``{"kind": ..., "path": ...}`` or ``{"kind": "urls", ...}``).
 
     Path sources read under the grant recorded at submission (``source["grant"]``), in the API and in
@@ -338,4 +344,4 @@ def open_source(source: dict[str, Any]) -> Any:
     if not source.get("path"):
         raise InvalidInput("the job's source names no path")
     grant = ReadGrant.from_source(source)
-    return open_reader(source.get("target") or source["path"], grant, shown=str(source["path"]))
+    return open_reader(source.get("target") or source["path"], grant, shown=str(source["path"]), limits=limits)

@@ -4,6 +4,9 @@ Shards are streamed member by member with ``tarfile`` (no extraction to disk, on
 time). Samples are consecutive members sharing a key: the member path up to the first dot of its base
 name. A broken shard ends in one ``FailedItem`` naming the shard and what was lost, after the samples
 read before the break; an oversized member, a sample without an image or a bad JSON sidecar fail alone.
+
+A member over ``max_member_bytes`` (``Limits.max_upload_bytes``, the cap every other image source has) is
+judged by its header and skipped unread: its sample fails with the member's size and the limit.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from services.core.errors import InvalidInput
+from services.core.settings import Limits
 from services.sources.grant import UNRESTRICTED, PathRefused, ReadGrant
 from services.sources.items import FailedItem, SourceItem
 
@@ -26,7 +30,7 @@ SHARD_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 IMAGE_EXTS = ("jpg", "jpeg", "png", "webp")
 TEXT_KEYS = ("caption", "TEXT", "alt_text", "text")
 MAX_SHARDS = 100_000
-DEFAULT_MAX_MEMBER_BYTES = 25 * 1024 * 1024
+DEFAULT_MAX_MEMBER_BYTES = Limits().max_upload_bytes
 
 _GROUP = re.compile(r"\{(?:(\d+)\.\.(\d+)|([^{}]*,[^{}]*))\}")
 
@@ -146,7 +150,8 @@ class WebDatasetReader:
 
     def read_shard(self, shard: Path) -> Iterator[Entry]:
         key: str | None = None
-        members: dict[str, bytes | None] = {}
+        members: dict[str, bytes] = {}
+        oversized: dict[str, int] = {}  # extension -> size of a member skipped unread
         try:
             with self.grant.open(shard) as fh, tarfile.open(fileobj=fh, mode="r|*") as tf:
                 for m in tf:
@@ -155,10 +160,10 @@ class WebDatasetReader:
                     k, ext = _split_key(m.name)
                     if k != key:
                         if key is not None:
-                            yield self._sample(shard, key, members)
-                        key, members = k, {}
+                            yield self._sample(shard, key, members, oversized)
+                        key, members, oversized = k, {}, {}
                     if m.size > self.max_member_bytes:
-                        members[ext] = None  # too big: the sample fails, its bytes are never read
+                        oversized[ext] = m.size  # too big: the sample fails, its bytes are never read
                         continue
                     f = tf.extractfile(m)
                     try:
@@ -172,21 +177,26 @@ class WebDatasetReader:
             return
         except (tarfile.TarError, OSError, EOFError) as exc:
             if key is not None:
-                yield self._sample(shard, key, members)
+                yield self._sample(shard, key, members, oversized)
             yield FailedItem(str(shard), f"broken or unreadable tar shard: {exc}")
             return
         if key is not None:
-            yield self._sample(shard, key, members)
+            yield self._sample(shard, key, members, oversized)
 
-    def _sample(self, shard: Path, key: str, members: dict[str, bytes | None]) -> Entry:
-        image_ext = next((e for e in IMAGE_EXTS if e in members), None)
+    def _sample(self, shard: Path, key: str, members: dict[str, bytes], oversized: dict[str, int]) -> Entry:
+        image_ext = next((e for e in IMAGE_EXTS if e in members or e in oversized), None)
         source = f"{shard}#{key}.{image_ext}" if image_ext else f"{shard}#{key}"
         if image_ext is None:
-            found = ", ".join(sorted(members)) or "nothing"
+            found = ", ".join(sorted({*members, *oversized})) or "nothing"
             return FailedItem(source, f"sample has no image (.jpg, .jpeg, .png, .webp); found {found}")
+        if oversized:
+            ext, size = next(iter(oversized.items()))
+            return FailedItem(
+                source,
+                f"member {key}.{ext} is {size:,} bytes, over the limit of {self.max_member_bytes:,} bytes "
+                "(SIGNIFIER_LIMITS__MAX_UPLOAD_BYTES); it was not read",
+            )
         data = members[image_ext]
-        if data is None or any(v is None for v in members.values()):
-            return FailedItem(source, f"a member of this sample is over the limit of {self.max_member_bytes:,} bytes")
         meta: dict[str, Any] = {}
         alt: str | None = None
         if "json" in members:

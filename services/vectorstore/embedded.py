@@ -17,7 +17,7 @@ What Qdrant Edge does and does not do for us (qdrant-edge-py 0.9.0, found by exp
   start short; a background thread flushes dirty shards every ``flush_interval_s`` (as Qdrant server's
   flush worker does), and ``close()`` flushes.
 - Indexing: Edge has no background optimizer. New points sit in a plain (brute-force, exact) segment until
-  ``optimize()`` builds the index — int8 copies (seconds per 100k points) and, when ``IndexParams.hnsw_m``
+  ``optimize()`` builds the index — int8 copies (seconds per 100k points) and, when ``IndexSettings.hnsw_m``
   > 0, an HNSW graph (a minute or more per 100k 512-d points on 2 cores). The same thread runs it after
   ``optimize_after`` new points; ``optimize(name)`` runs it on demand.
 - A point without a ``text`` vector is accepted and simply never matches a ``text`` search.
@@ -36,11 +36,9 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import qdrant_edge as qe
 
 from services.core.errors import (
@@ -51,6 +49,7 @@ from services.core.errors import (
     SignifierError,
     StoreUnavailable,
 )
+from services.core.settings import IndexSettings
 from services.core.types import Hit, PointRecord, Vector
 from services.vectorstore.base import (
     FLOAT_FIELDS,
@@ -68,7 +67,8 @@ from services.vectorstore.base import (
     parse_point_id,
     record_from,
 )
-from services.vectorstore.filters import Condition, Filter, Scalar
+from services.vectorstore.conversions import edge_filter
+from services.vectorstore.filters import Filter
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class EmbeddedStore(VectorStore):
     since the last build (``None``: only when ``optimize()`` is called).
     ``advertise_url``: the API this process serves, named in the error a second opener gets.
     ``hnsw_ef``: candidates HNSW searches keep (higher: better recall, slower); ``None``: Qdrant's default.
-    ``index``: the HNSW/full-scan/quantization layout of collections created from now on (``IndexParams``).
+    ``index``: the HNSW/full-scan/quantization layout of collections created from now on (``IndexSettings``).
     Until a segment is indexed, search over it is brute force and exact.
     """
 
@@ -157,13 +157,13 @@ class EmbeddedStore(VectorStore):
         optimize_after: int | None = 20_000,
         advertise_url: str | None = None,
         hnsw_ef: int | None = None,
-        index: IndexParams | None = None,
+        index: IndexSettings | None = None,
     ) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._flush_interval_s = flush_interval_s
         self._optimize_after = optimize_after
-        self._index = index or IndexParams()
+        self._index = index or IndexSettings()
         # With int8 copies, scans and graph walks score on them and rescore the best candidates exactly.
         quant = (
             qe.QuantizationSearchParams(rescore=True, oversampling=self._index.oversampling)
@@ -310,7 +310,7 @@ class EmbeddedStore(VectorStore):
                 limit=limit,
                 offset=offset,
                 query=qe.Query.Nearest(query.tolist(), using=using),
-                filter=_edge_filter(filter),
+                filter=edge_filter(filter),
                 with_payload=True,
                 with_vector=with_vectors,
                 params=self._search_params,
@@ -444,29 +444,10 @@ class EmbeddedStore(VectorStore):
                     log.exception("maintenance of collection %r failed", col.spec.name)
 
 
-# --- Edge configuration and conversions ----------------------------------------------------------
+# --- Edge configuration ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class IndexParams:
-    """How a new collection is indexed (``QdrantSettings`` carries the same fields).
-
-    Defaults measured in bench/query.py: with ``hnsw_m=0`` no graph is built and every search scans the
-    int8 copies and rescores the best ``oversampling`` × limit candidates exactly: recall 1.0 and ~4 ms per
-    100k 512-d vectors on 2 cores, where HNSW (m=16) found 16% of the true top 10 of near-uniform data and
-    its background build slowed ingestion several-fold. With a graph (``hnsw_m`` > 0), segments under
-    ``full_scan_kb`` are still scanned.
-    """
-
-    hnsw_m: int = 0
-    hnsw_ef_construct: int = 100
-    full_scan_kb: int = 256_000
-    quantization: str = "int8"
-    oversampling: float = 2.0
-
-
-def _edge_config(spec: CollectionSpec, index: IndexParams | None = None) -> qe.EdgeConfig:
-    index = index or IndexParams()
+def _edge_config(spec: CollectionSpec, index: IndexSettings) -> qe.EdgeConfig:
     quant = (
         qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, always_ram=True)
         if index.quantization == "int8"
@@ -479,44 +460,6 @@ def _edge_config(spec: CollectionSpec, index: IndexParams | None = None) -> qe.E
         ),
         quantization_config=quant,
     )
-
-
-def _edge_filter(f: Filter | None) -> qe.Filter | None:
-    if f is None or f.is_empty():
-        return None
-    return qe.Filter(
-        must=[_edge_condition(c) for c in f.must] or None,
-        should=[_edge_condition(c) for c in f.should] or None,
-        must_not=[_edge_condition(c) for c in f.must_not] or None,
-    )
-
-
-def _edge_condition(c: Condition) -> qe.FieldCondition | qe.Filter:
-    if c.range is not None:
-        r = c.range
-        return qe.FieldCondition(c.key, range=qe.RangeFloat(gte=r.gte, gt=r.gt, lte=r.lte, lt=r.lt))
-    if c.any is not None:
-        values = list(c.any)
-        if all(isinstance(v, str) for v in values) or all(
-            isinstance(v, int) and not isinstance(v, bool) for v in values
-        ):
-            return qe.FieldCondition(c.key, match=qe.MatchAny(values))  # type: ignore[arg-type]
-        # MatchAny takes only all-strings or all-integers; a mixed list becomes "any of these equalities".
-        return qe.Filter(should=[_edge_value(c.key, v) for v in values])
-    if c.value is not None:
-        return _edge_value(c.key, c.value)
-    raise InvalidInput(f"filter condition for {c.key!r} has nothing to match")
-
-
-def _edge_value(key: str, value: Scalar) -> qe.FieldCondition | qe.Filter:
-    if isinstance(value, bool):
-        # qdrant-edge 0.9 reads a Python bool as the integer 1/0, which never matches a boolean payload;
-        # numpy.bool_ is not an int subclass, so it arrives as a real boolean.
-        return qe.FieldCondition(key, match=qe.MatchValue(np.bool_(value)))  # type: ignore[arg-type]
-    if isinstance(value, float):
-        # Qdrant matches only keywords, integers and booleans exactly; a float equals itself as a range.
-        return qe.FieldCondition(key, range=qe.RangeFloat(gte=value, lte=value))
-    return qe.FieldCondition(key, match=qe.MatchValue(value))
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ from qdrant_client import QdrantClient
 
 from services.core.settings import Settings
 from services.vectorstore.base import VectorStore
-from services.vectorstore.embedded import EmbeddedStore, IndexParams
+from services.vectorstore.embedded import EmbeddedStore
 from services.vectorstore.server import ServerStore
 
 
@@ -30,5 +30,4 @@ def build_store(settings: Settings, *, advertise_url: str | None = None) -> Vect
             hnsw_ef=q.hnsw_ef,
         )
     q = settings.qdrant
-    index = IndexParams(q.hnsw_m, q.hnsw_ef_construct, q.full_scan_kb, q.quantization, q.oversampling)
-    return EmbeddedStore(settings.vectors_dir, advertise_url=advertise_url, hnsw_ef=q.hnsw_ef, index=index)
+    return EmbeddedStore(settings.vectors_dir, advertise_url=advertise_url, hnsw_ef=q.hnsw_ef, index=q)

@@ -43,7 +43,8 @@ from services.vectorstore.base import (
     parse_point_id,
     record_from,
 )
-from services.vectorstore.filters import Condition, Filter, Scalar
+from services.vectorstore.conversions import qdrant_filter
+from services.vectorstore.filters import Filter
 
 _INDEXES: tuple[tuple[tuple[str, ...], models.PayloadSchemaType], ...] = (
     (KEYWORD_FIELDS, models.PayloadSchemaType.KEYWORD),
@@ -192,7 +193,7 @@ class ServerStore(VectorStore):
                 using=using,
                 limit=limit,
                 offset=offset,
-                query_filter=_qdrant_filter(filter),
+                query_filter=qdrant_filter(filter),
                 search_params=self._search_params,
                 with_payload=True,
                 with_vectors=with_vectors,
@@ -305,41 +306,7 @@ class ServerStore(VectorStore):
             raise InvalidInput(msg) from exc
 
 
-# --- conversions -------------------------------------------------------------------------------------
-
-
-def _qdrant_filter(f: Filter | None) -> models.Filter | None:
-    if f is None or f.is_empty():
-        return None
-    return models.Filter(
-        must=[_condition(c) for c in f.must] or None,
-        should=[_condition(c) for c in f.should] or None,
-        must_not=[_condition(c) for c in f.must_not] or None,
-    )
-
-
-def _condition(c: Condition) -> models.FieldCondition | models.Filter:
-    if c.range is not None:
-        r = c.range
-        return models.FieldCondition(key=c.key, range=models.Range(gt=r.gt, gte=r.gte, lt=r.lt, lte=r.lte))
-    if c.any is not None:
-        values = list(c.any)
-        if all(isinstance(v, str) for v in values) or all(
-            isinstance(v, int) and not isinstance(v, bool) for v in values
-        ):
-            return models.FieldCondition(key=c.key, match=models.MatchAny(any=values))  # type: ignore[arg-type]
-        # MatchAny takes only all-strings or all-integers; a mixed list becomes "any of these equalities".
-        return models.Filter(should=[_value(c.key, v) for v in values])
-    if c.value is not None:
-        return _value(c.key, c.value)
-    raise InvalidInput(f"filter condition for {c.key!r} has nothing to match")
-
-
-def _value(key: str, value: Scalar) -> models.FieldCondition:
-    if isinstance(value, float) and not isinstance(value, bool):
-        # Qdrant matches only keywords, integers and booleans exactly; a float equals itself as a range.
-        return models.FieldCondition(key=key, range=models.Range(gte=value, lte=value))
-    return models.FieldCondition(key=key, match=models.MatchValue(value=value))
+# --- errors ------------------------------------------------------------------------------------------
 
 
 def _detail(exc: UnexpectedResponse) -> str:

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from services.core.errors import InvalidInput
+from services.core.settings import Limits
+from services.sources.grant import ReadGrant
 from services.sources.items import FailedItem, SourceItem
-from services.sources.readers import open_reader
+from services.sources.readers import open_reader, open_source
 from services.sources.webdataset import WebDatasetReader, expand_braces
 
 
@@ -75,6 +77,30 @@ def test_oversized_members_fail_without_being_read(tmp_path: Path) -> None:
     entries = list(WebDatasetReader([shard], max_member_bytes=1000))
     assert isinstance(entries[0], FailedItem) and "over the limit of 1,000 bytes" in entries[0].reason
     assert isinstance(entries[1], SourceItem)
+
+
+def test_upload_limit_reaches_tar_members_of_a_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Limits.max_upload_bytes`` caps a tar member as it caps every other image: the member is judged by
+    its header and never read, and its sample fails naming its size and the limit."""
+    shard = _tar(tmp_path / "s.tar", [("0.jpg", b"x" * 2000), ("0.txt", b"big"), ("1.jpg", b"ok")])
+    read: list[str] = []
+    extract = tarfile.TarFile.extractfile
+
+    def recording(self: tarfile.TarFile, member: tarfile.TarInfo | str) -> object:
+        read.append(member if isinstance(member, str) else member.name)
+        return extract(self, member)
+
+    monkeypatch.setattr(tarfile.TarFile, "extractfile", recording)
+    grant = ReadGrant.from_dict({"roots": [str(tmp_path)], "explain": True})
+    source = {"kind": "path", "path": str(shard), "grant": grant.as_dict()}
+    entries = list(open_source(source, Limits(max_upload_bytes=1000)))
+    assert [type(e).__name__ for e in entries] == ["FailedItem", "SourceItem"]
+    reason = entries[0].reason  # type: ignore[union-attr]
+    assert "0.jpg is 2,000 bytes, over the limit of 1,000 bytes" in reason and "MAX_UPLOAD_BYTES" in reason
+    assert "0.jpg" not in read and read == ["0.txt", "1.jpg"]
+    # The cap is the setting's, not a constant of the reader: raised, it lets the member through.
+    roomy = open_reader(shard, limits=Limits(max_upload_bytes=2000))
+    assert all(isinstance(e, SourceItem) for e in roomy)
 
 
 def test_missing_shards_are_refused_up_front(tmp_path: Path) -> None:
