@@ -157,15 +157,6 @@ class CollectionRegistry:
         if self.thumbnails is not None:
             self.thumbnails.delete_collection(info.store_name)
 
-    def ensure(self, principal: Principal, name: str, model: str, dim: int) -> CollectionInfo:
-        """The collection, created if missing; refuses one built with another model."""
-        try:
-            info = self.get(principal, name)
-        except CollectionNotFound:
-            return self.create(principal, name, model, dim)
-        check_model(info, model)
-        return info
-
 
 def check_model(info: CollectionInfo, model: str) -> None:
     """Vectors from two models are not comparable: refuse to mix them in one collection."""

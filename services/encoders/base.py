@@ -34,10 +34,6 @@ class Encoder(ABC):
                 self._load()
                 self._loaded = True
 
-    @property
-    def loaded(self) -> bool:
-        return self._loaded
-
     @abstractmethod
     def _load(self) -> None: ...
 
@@ -50,11 +46,6 @@ class Encoder(ABC):
     @abstractmethod
     def logit_scale(self) -> float:
         """The model's learned temperature (exp of ``logit_scale``), used for softmax over labels."""
-
-    @property
-    @abstractmethod
-    def image_size(self) -> int:
-        """Side of the square input the vision tower expects, in pixels."""
 
     @abstractmethod
     def preprocess(self, image: object) -> npt.NDArray[np.float32]:

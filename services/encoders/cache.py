@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from services.core.metrics import TEXT_CACHE
 from services.core.types import Vector
 
 
@@ -18,8 +19,7 @@ class TextEmbeddingCache:
         self.maxsize = maxsize
         self._data: OrderedDict[str, Vector] = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
+        self.hits = 0  # lookups served from the cache (also counted in /metrics: signifier_text_cache_total)
 
     def get_many(self, texts: Sequence[str], encode: Callable[[Sequence[str]], Vector]) -> Vector:
         """Embeddings of ``texts`` (n × d), encoding only the ones not cached, in one batch."""
@@ -27,12 +27,14 @@ class TextEmbeddingCache:
             found = {t: self._data[t] for t in texts if t in self._data}
             for t in found:
                 self._data.move_to_end(t)
-            self.hits += sum(1 for t in texts if t in found)
+            hits = sum(1 for t in texts if t in found)
+            self.hits += hits
+        TEXT_CACHE.labels("hit").inc(hits)
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
             vectors = encode(missing)
+            TEXT_CACHE.labels("miss").inc(len(missing))
             with self._lock:
-                self.misses += len(missing)
                 for t, v in zip(missing, vectors, strict=True):
                     found[t] = v
                     self._data[t] = v

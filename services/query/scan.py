@@ -52,17 +52,3 @@ def vectors_of(page: list[PointRecord], using: str) -> tuple[list[PointRecord], 
     if not kept:
         return [], np.zeros((0, 0), dtype=np.float32)
     return kept, np.stack([p.vectors[using] for p in kept]).astype(np.float32)
-
-
-def collect(store: VectorStore, collection: str, using: str) -> tuple[list[str], Vector]:
-    """All ids that have vector ``using`` and the (n, d) matrix of those vectors."""
-    ids: list[str] = []
-    blocks: list[Vector] = []
-    for page in pages(store, collection):
-        kept, x = vectors_of(page, using)
-        if kept:
-            ids.extend(p.id for p in kept)
-            blocks.append(x)
-    if not blocks:
-        return [], np.zeros((0, 0), dtype=np.float32)
-    return ids, np.concatenate(blocks)
