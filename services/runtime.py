@@ -23,6 +23,7 @@ from services.ingest.runner import IngestPipeline
 from services.ingest.writer import StoreWriter
 from services.jobs.queue import JobQueue, build_queue
 from services.jobs.records import JobStore
+from services.jobs.runners.base import JobContext
 from services.sources.fetch import SafeFetcher
 from services.vectorstore.base import VectorStore
 from services.vectorstore.factory import build_store
@@ -77,7 +78,8 @@ def build_runtime(
         jobs=jobs,
         text_cache=TextEmbeddingCache(settings.text_cache_size),
         pipeline=pipeline,
-        queue=build_queue(settings, pipeline, jobs),
+        # Workers open the store themselves only in server mode; an embedded store is this process's alone.
+        queue=build_queue(settings, JobContext(pipeline, store, shared_store=settings.mode == "server"), jobs),
         accounts=Accounts(sessions),
         quotas=Quotas(sessions, settings.quotas),
         rate_limiter=build_rate_limiter(settings.rate, settings.redis_url),

@@ -17,11 +17,10 @@ from typing import Any, Protocol
 
 import httpx
 
-from services.core.errors import InvalidInput, NotFoundError, SignifierError, StoreUnavailable
+from services.core.errors import InvalidInput, NotFoundError, StoreUnavailable
 from services.core.types import PointRecord
 from services.ingest.writer import PointWriter, StoreWriter, Thumbnails
 from services.jobs.coordinator import ChunkWork, JobCoordinator
-from services.jobs.records import ItemError
 from services.jobs.wire import encode_point
 from services.sources.items import FailedItem
 from services.vectorstore.base import VectorStore
@@ -36,6 +35,7 @@ class BackendUnavailable(StoreUnavailable):
 
 class WorkerBackend(Protocol):
     writer: PointWriter
+    store: VectorStore | None  # None: the worker reaches the store only through the API
 
     def start_chunk(self, job_id: str, idx: int, retry: bool = False) -> ChunkWork | None: ...
 
@@ -55,7 +55,7 @@ class DirectBackend:
     def __init__(self, coordinator: JobCoordinator, store: VectorStore, thumbnails: ThumbnailStore) -> None:
         self.coordinator = coordinator
         self.writer: PointWriter = StoreWriter(store, thumbnails)
-        self.store = store
+        self.store: VectorStore | None = store
 
     def start_chunk(self, job_id: str, idx: int, retry: bool = False) -> ChunkWork | None:
         return self.coordinator.start_chunk(job_id, idx, retry)
@@ -63,14 +63,14 @@ class DirectBackend:
     def record_batch(
         self, job_id: str, idx: int, batch: int, done: int, failed: list[FailedItem], timings: dict[str, float]
     ) -> bool:
-        errors = [ItemError(f.source, f.reason) for f in failed]
-        return self.coordinator.record_batch(job_id, idx, batch, done, errors, timings)
+        return self.coordinator.record_batch(job_id, idx, batch, done, failed, timings)
 
     def finish_chunk(self, job_id: str, idx: int, entries: int, error: str | None = None) -> None:
         self.coordinator.finish_chunk(job_id, idx, entries, error)
 
     def close(self) -> None:
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
 
 
 class ApiClient:
@@ -137,6 +137,7 @@ class ApiBackend:
     def __init__(self, base_url: str, token: str, patience_s: float = 60.0) -> None:
         self.api = ApiClient(base_url, token, patience_s)
         self.writer: PointWriter = ApiWriter(self.api)
+        self.store: VectorStore | None = None
 
     def start_chunk(self, job_id: str, idx: int, retry: bool = False) -> ChunkWork | None:
         try:
@@ -146,7 +147,7 @@ class ApiBackend:
         w = res.get("work")
         if not w:
             return None
-        return ChunkWork(w["job_id"], int(w["idx"]), w["collection"], w["source"], w["spec"], int(w["items"]))
+        return ChunkWork.model_validate(w)
 
     def record_batch(
         self, job_id: str, idx: int, batch: int, done: int, failed: list[FailedItem], timings: dict[str, float]
@@ -154,7 +155,7 @@ class ApiBackend:
         body = {
             "batch": batch,
             "done": done,
-            "failed": [{"item": f.source, "reason": f.reason} for f in failed],
+            "failed": [{"item": f.item, "reason": f.reason} for f in failed],
             "timings": timings,
         }
         res = self.api.call("POST", f"/internal/v1/jobs/{job_id}/chunks/{idx}/batches", body)
@@ -180,6 +181,3 @@ def is_transient(exc: BaseException) -> bool:
         return isinstance(exc, OperationalError)
     except ImportError:  # pragma: no cover
         return False
-
-
-__all__ = ["ApiBackend", "BackendUnavailable", "DirectBackend", "SignifierError", "WorkerBackend", "is_transient"]

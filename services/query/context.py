@@ -1,4 +1,4 @@
-"""The query service's per-process parts (concepts, templates, modality means, classify jobs), and the
+"""The query service's per-process parts (concepts, templates, modality means), and the
 one place that builds a ``Resolver`` for a request.
 
 They hang off the ``Runtime`` (built once, on first use, so the runtime module needs no knowledge of
@@ -8,7 +8,6 @@ them); their tables are created on first use if no migration made them yet.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,10 +32,6 @@ class QueryServices:
     concepts: ConceptStore
     templates: TemplateStore
     means: ModalityMeans
-    jobs: ThreadPoolExecutor  # collection-wide classify jobs, one at a time, in this process
-
-    def close(self) -> None:
-        self.jobs.shutdown(wait=True, cancel_futures=True)
 
 
 def query_services(runtime: Runtime) -> QueryServices:
@@ -53,7 +48,6 @@ def query_services(runtime: Runtime) -> QueryServices:
                 concepts=ConceptStore(runtime.sessions, limits.max_concepts),
                 templates=TemplateStore(runtime.sessions),
                 means=ModalityMeans(runtime.sessions, limits.max_scan_points),
-                jobs=ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify"),
             )
             setattr(runtime, _ATTR, qs)
     return qs
