@@ -38,6 +38,8 @@ class Assignment:
 class Ledger(Protocol):
     """Where one run's bookkeeping goes."""
 
+    job_id: str
+
     def begin(self) -> Assignment | None:
         """Claim the run; None: nothing to do (cancelled, already finished, deleted)."""
 
@@ -73,7 +75,7 @@ def execute(
         if transient(exc):
             raise
         if not isinstance(exc, SignifierError):
-            log.exception("a job run crashed")
+            log.exception("job %s crashed", ledger.job_id)
         ledger.fail(failure_reason(exc))
         return None
     ledger.finish(outcome)

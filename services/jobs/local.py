@@ -3,7 +3,6 @@ the Celery path keeps in the API process: uploads, and classify on an embedded s
 
 from __future__ import annotations
 
-import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,8 +11,6 @@ from services.jobs.lifecycle import JobLedger, execute
 from services.jobs.records import JobStore
 from services.jobs.runners import resumable
 from services.jobs.runners.base import JobContext
-
-log = logging.getLogger(__name__)
 
 
 class LocalJobQueue:
