@@ -23,6 +23,7 @@ from services.ingest.runner import IngestPipeline
 from services.ingest.writer import StoreWriter
 from services.jobs.queue import JobQueue, build_queue
 from services.jobs.records import JobStore
+from services.jobs.runners.base import JobContext
 from services.query.context import QueryServices, build_query_services
 from services.sources.fetch import SafeFetcher
 from services.vectorstore.base import VectorStore
@@ -48,7 +49,6 @@ class Runtime:
 
     def close(self) -> None:
         self.queue.shutdown()
-        self.query.close()
         self.store.close()
         self.sessions.kw["bind"].dispose()
 
@@ -79,7 +79,8 @@ def build_runtime(
         collections=CollectionRegistry(sessions, store, settings.quotas, thumbnails),
         jobs=jobs,
         text_cache=text_cache,
-        queue=build_queue(settings, pipeline, jobs),  # the queue alone runs the pipeline
+        # Workers open the store themselves only in server mode; an embedded store is this process's alone.
+        queue=build_queue(settings, JobContext(pipeline, store, shared_store=settings.mode == "server"), jobs),
         query=build_query_services(sessions, encoder, text_cache, store, settings.limits),
         accounts=Accounts(sessions),
         quotas=Quotas(sessions, settings.quotas),

@@ -17,11 +17,10 @@ from typing import Protocol
 import httpx
 
 from services.client.http import Client, Retry
-from services.core.errors import NotFoundError, SignifierError, StoreUnavailable
+from services.core.errors import NotFoundError, StoreUnavailable
 from services.core.types import PointRecord
 from services.ingest.writer import PointWriter, StoreWriter, Thumbnails
 from services.jobs.coordinator import ChunkWork, JobCoordinator
-from services.jobs.records import ItemError
 from services.jobs.wire import encode_point
 from services.sources.items import FailedItem
 from services.vectorstore.base import VectorStore
@@ -32,6 +31,7 @@ log = logging.getLogger(__name__)
 
 class WorkerBackend(Protocol):
     writer: PointWriter
+    store: VectorStore | None  # None: the worker reaches the store only through the API
 
     def start_chunk(self, job_id: str, idx: int, retry: bool = False) -> ChunkWork | None: ...
 
@@ -51,7 +51,7 @@ class DirectBackend:
     def __init__(self, coordinator: JobCoordinator, store: VectorStore, thumbnails: ThumbnailStore) -> None:
         self.coordinator = coordinator
         self.writer: PointWriter = StoreWriter(store, thumbnails)
-        self.store = store
+        self.store: VectorStore | None = store
 
     def start_chunk(self, job_id: str, idx: int, retry: bool = False) -> ChunkWork | None:
         return self.coordinator.start_chunk(job_id, idx, retry)
@@ -59,14 +59,14 @@ class DirectBackend:
     def record_batch(
         self, job_id: str, idx: int, batch: int, done: int, failed: list[FailedItem], timings: dict[str, float]
     ) -> bool:
-        errors = [ItemError(f.source, f.reason) for f in failed]
-        return self.coordinator.record_batch(job_id, idx, batch, done, errors, timings)
+        return self.coordinator.record_batch(job_id, idx, batch, done, failed, timings)
 
     def finish_chunk(self, job_id: str, idx: int, entries: int, error: str | None = None) -> None:
         self.coordinator.finish_chunk(job_id, idx, entries, error)
 
     def close(self) -> None:
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
 
 
 class ApiWriter:
@@ -91,6 +91,7 @@ class ApiBackend:
     def __init__(self, base_url: str, token: str, patience_s: float = 60.0) -> None:
         self.api = Client.connect(base_url, token, timeout_s=60.0, retry=Retry(patience_s))
         self.writer: PointWriter = ApiWriter(self.api)
+        self.store: VectorStore | None = None
 
     def start_chunk(self, job_id: str, idx: int, retry: bool = False) -> ChunkWork | None:
         try:
@@ -100,7 +101,7 @@ class ApiBackend:
         w = res.get("work")
         if not w:
             return None
-        return ChunkWork(w["job_id"], int(w["idx"]), w["collection"], w["source"], w["spec"], int(w["items"]))
+        return ChunkWork.model_validate(w)
 
     def record_batch(
         self, job_id: str, idx: int, batch: int, done: int, failed: list[FailedItem], timings: dict[str, float]
@@ -108,7 +109,7 @@ class ApiBackend:
         body = {
             "batch": batch,
             "done": done,
-            "failed": [{"item": f.source, "reason": f.reason} for f in failed],
+            "failed": [{"item": f.item, "reason": f.reason} for f in failed],
             "timings": timings,
         }
         res = self.api.request("POST", f"/internal/v1/jobs/{job_id}/chunks/{idx}/batches", body)
@@ -135,6 +136,3 @@ def is_transient(exc: BaseException) -> bool:
         return isinstance(exc, OperationalError)
     except ImportError:  # pragma: no cover
         return False
-
-
-__all__ = ["ApiBackend", "DirectBackend", "SignifierError", "WorkerBackend", "is_transient"]

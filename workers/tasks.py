@@ -1,7 +1,8 @@
-"""Celery tasks: thin wrappers that validate, call the pipeline, report.
+"""Celery tasks: thin wrappers that claim a chunk, run it through the job lifecycle, report.
 
-One task ingests one chunk of a job. It may run more than once (a redelivery after a crash, a resend
-by the sweeper): point ids come from content and batches are counted by key, so a second run stores
+One task runs one chunk of a job, of any chunked kind (ingestion, collection classify): the lifecycle
+(``services/jobs/lifecycle.py``) opens the kind's runner. It may run more than once (a redelivery after a
+crash, a resend by the sweeper): point ids come from content and batches are counted by key, so a second run stores
 and counts nothing twice. Transient failures (API, store or network down) are retried with backoff;
 permanent ones end the chunk as failed with the reason recorded against its items.
 """
@@ -9,14 +10,14 @@ permanent ones end the chunk as failed with the reason recorded against its item
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from celery import Task, shared_task
 
-from services.core.errors import SignifierError
+from services.ingest.runner import Reporter
 from services.jobs.celery_client import CHUNK_TASK
+from services.jobs.lifecycle import Assignment, execute
+from services.jobs.runners.base import JobContext, JobRunner, RunOutcome
 from services.sources.items import FailedItem
-from services.sources.readers import open_source
 from workers.backends import WorkerBackend, is_transient
 from workers.celery_app import WorkerContext, worker_context
 
@@ -39,25 +40,47 @@ class ChunkReporter:
         return self._cancelled
 
 
+class ChunkLedger:
+    """One chunk's bookkeeping, through the worker's backend: claimed, reported batch by batch, finished."""
+
+    def __init__(self, backend: WorkerBackend, job_id: str, idx: int, retry: bool) -> None:
+        self.backend = backend
+        self.job_id = job_id
+        self.idx = idx
+        self.retry = retry
+        self.status = "skipped"
+
+    def begin(self) -> Assignment | None:
+        work = self.backend.start_chunk(self.job_id, self.idx, self.retry)
+        if work is None:
+            return None
+        return Assignment(work.job_id, work.source, work.store_name, work.spec)
+
+    def started(self, runner: JobRunner) -> None:
+        """The job's total comes from its plan, not from the chunk."""
+
+    def reporter(self) -> Reporter:
+        return ChunkReporter(self.backend, self.job_id, self.idx)
+
+    def finish(self, outcome: RunOutcome) -> None:
+        if outcome.cancelled:
+            self.status = "cancelled"
+            return
+        self.backend.finish_chunk(self.job_id, self.idx, outcome.entries)
+        self.status = f"done: {outcome.done} stored ({outcome.skipped} already there), {outcome.failed} failed"
+
+    def fail(self, reason: str) -> None:
+        log.warning("chunk %s/%d failed: %s", self.job_id, self.idx, reason)
+        self.backend.finish_chunk(self.job_id, self.idx, 0, error=reason)
+        self.status = "failed"
+
+
 def run_chunk(ctx: WorkerContext, job_id: str, idx: int, retry: bool = False) -> str:
-    """Ingest one chunk; returns what happened. Transient errors propagate (the task retries them)."""
-    work = ctx.backend.start_chunk(job_id, idx, retry)
-    if work is None:
-        return "skipped"
-    try:
-        entries = open_source(work.source, ctx.settings.limits).read_chunk(work.spec)
-        result = ctx.pipeline.run(work.collection, entries, ChunkReporter(ctx.backend, job_id, idx))
-    except Exception as exc:
-        if is_transient(exc):
-            raise
-        reason = exc.message if isinstance(exc, SignifierError) else f"internal error: {type(exc).__name__}: {exc}"
-        log.warning("chunk %s/%d failed: %s", job_id, idx, reason)
-        ctx.backend.finish_chunk(job_id, idx, 0, error=reason)
-        return "failed"
-    if result.cancelled:
-        return "cancelled"
-    ctx.backend.finish_chunk(job_id, idx, result.entries)
-    return f"done: {result.done} stored ({result.skipped} already there), {result.failed} failed"
+    """Run one chunk; returns what happened. Transient errors propagate (the task retries them)."""
+    ledger = ChunkLedger(ctx.backend, job_id, idx, retry)
+    jobs = JobContext(pipeline=ctx.pipeline, store=ctx.backend.store, shared_store=ctx.backend.store is not None)
+    execute(ledger, jobs, transient=is_transient)
+    return ledger.status
 
 
 @shared_task(bind=True, name=CHUNK_TASK, acks_late=True, reject_on_worker_lost=True)
@@ -77,6 +100,3 @@ def ingest_chunk(self: Task, job_id: str, idx: int) -> str:  # type: ignore[type
         countdown = min(60.0, w.retry_backoff_s * 2**retries)
         log.warning("chunk %s/%d: transient error (%s); retry %d in %.1f s", job_id, idx, exc, retries + 1, countdown)
         raise self.retry(exc=exc, countdown=countdown, max_retries=w.max_retries) from None
-
-
-__all__: list[Any] = ["ChunkReporter", "ingest_chunk", "run_chunk"]

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.sources.items import FailedItem
+
 
 class CollectionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -49,11 +51,6 @@ class JobAccepted(BaseModel):
     collection: str
 
 
-class ItemErrorOut(BaseModel):
-    item: str
-    reason: str
-
-
 class JobOut(BaseModel):
     job_id: str
     collection: str
@@ -61,7 +58,7 @@ class JobOut(BaseModel):
     total: int
     done: int
     failed: int
-    errors: list[ItemErrorOut]
+    errors: list[FailedItem]  # {"item", "reason"}: the one failed-item type, services/sources/items.py
     message: str | None = None
     source: dict[str, Any] = {}
     timings: dict[str, Any] = {}

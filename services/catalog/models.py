@@ -7,11 +7,8 @@ import datetime as dt
 from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.core.timeutil import utcnow
 from services.db.engine import Base
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class CollectionRow(Base):
@@ -30,4 +27,4 @@ class CollectionRow(Base):
     store_name: Mapped[str] = mapped_column(String(128), unique=True)
     model: Mapped[str] = mapped_column(String(256))
     dim: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.core.timeutil import aware, utcnow
 from services.jobs.models import JobChunkRow, JobRow
 
 FINISHED: tuple[str, ...] = ("done", "failed")
@@ -38,15 +39,6 @@ class ChunkInfo:
     attempts: int
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(t: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC.
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
-
-
 class ChunkStore:
     """Creates and moves chunk records. Every transition is a conditional UPDATE, safe across processes."""
 
@@ -66,7 +58,7 @@ class ChunkStore:
                 )
             )
             s.add_all(
-                JobChunkRow(job_id=job_id, idx=p.idx, spec=p.spec, items=p.items, state="pending", updated_at=_now())
+                JobChunkRow(job_id=job_id, idx=p.idx, spec=p.spec, items=p.items, state="pending", updated_at=utcnow())
                 for p in plans
                 if p.idx not in have
             )
@@ -98,7 +90,7 @@ class ChunkStore:
                 res = s.execute(
                     update(JobChunkRow)
                     .where(JobChunkRow.job_id == job_id, JobChunkRow.idx == idx, JobChunkRow.state == "pending")
-                    .values(state="queued", updated_at=_now())
+                    .values(state="queued", updated_at=utcnow())
                 )
                 if res.rowcount:  # type: ignore[attr-defined]
                     won.append(idx)
@@ -121,7 +113,7 @@ class ChunkStore:
             res = s.execute(
                 update(JobChunkRow)
                 .where(JobChunkRow.job_id == job_id, JobChunkRow.idx == idx, JobChunkRow.state.not_in(FINISHED))
-                .values(state="running", attempts=JobChunkRow.attempts + int(new_attempt), updated_at=_now())
+                .values(state="running", attempts=JobChunkRow.attempts + int(new_attempt), updated_at=utcnow())
             )
             if not res.rowcount:  # type: ignore[attr-defined]
                 return None
@@ -142,7 +134,7 @@ class ChunkStore:
             s.execute(
                 update(JobChunkRow)
                 .where(JobChunkRow.job_id == job_id, JobChunkRow.idx == idx, JobChunkRow.state.in_(IN_FLIGHT))
-                .values(updated_at=_now())
+                .values(updated_at=utcnow())
             )
 
     def finish(self, job_id: str, idx: int, state: str, message: str | None = None) -> bool:
@@ -151,9 +143,16 @@ class ChunkStore:
             res = s.execute(
                 update(JobChunkRow)
                 .where(JobChunkRow.job_id == job_id, JobChunkRow.idx == idx, JobChunkRow.state.not_in(FINISHED))
-                .values(state=state, message=message, updated_at=_now())
+                .values(state=state, message=message, updated_at=utcnow())
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    def set_items(self, job_id: str, idx: int, items: int) -> None:
+        """Correct a chunk's entry count to what its reader really read."""
+        with self.sessions.begin() as s:
+            s.execute(
+                update(JobChunkRow).where(JobChunkRow.job_id == job_id, JobChunkRow.idx == idx).values(items=items)
+            )
 
     def requeue(self, job_id: str, idx: int) -> None:
         """Back on the queue (a resend): the clock restarts so the chunk is not resent again at once."""
@@ -161,7 +160,7 @@ class ChunkStore:
             s.execute(
                 update(JobChunkRow)
                 .where(JobChunkRow.job_id == job_id, JobChunkRow.idx == idx, JobChunkRow.state.not_in(FINISHED))
-                .values(state="queued", updated_at=_now())
+                .values(state="queued", updated_at=utcnow())
             )
 
     def reset_unfinished(self, job_id: str) -> None:
@@ -170,12 +169,12 @@ class ChunkStore:
             s.execute(
                 update(JobChunkRow)
                 .where(JobChunkRow.job_id == job_id, JobChunkRow.state.not_in(FINISHED))
-                .values(state="pending", attempts=0, updated_at=_now())
+                .values(state="pending", attempts=0, updated_at=utcnow())
             )
 
     def stale(self, older_than_s: float) -> list[ChunkInfo]:
         """In-flight chunks of running jobs not heard from for ``older_than_s`` seconds."""
-        cutoff = _now() - dt.timedelta(seconds=older_than_s)
+        cutoff = utcnow() - dt.timedelta(seconds=older_than_s)
         with self.sessions() as s:
             rows = s.execute(
                 select(JobChunkRow)
@@ -185,11 +184,11 @@ class ChunkStore:
             return [
                 ChunkInfo(r.job_id, r.idx, r.spec or {}, r.items, r.state, r.attempts)
                 for r in rows
-                if _aware(r.updated_at) < cutoff
+                if aware(r.updated_at) < cutoff
             ]
 
     def jobs_in_state(self, state: str) -> list[tuple[str, dt.datetime]]:
         """(job id, last update) of every job in ``state`` (the sweeper's work list)."""
         with self.sessions() as s:
             rows = s.execute(select(JobRow.id, JobRow.updated_at).where(JobRow.state == state))
-            return [(j, _aware(t)) for j, t in rows]
+            return [(j, aware(t)) for j, t in rows]

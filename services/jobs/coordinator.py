@@ -17,17 +17,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from pydantic import BaseModel, ConfigDict
 
 from services.core.errors import SignifierError
 from services.core.settings import WorkerSettings
-from services.jobs.chunks import FINISHED, IN_FLIGHT, ChunkInfo, ChunkPlan, ChunkStore
-from services.jobs.models import JobChunkRow, JobRow
-from services.jobs.records import ItemError, JobStore
-from services.sources.readers import open_source
+from services.core.timeutil import utcnow
+from services.jobs.chunks import IN_FLIGHT, ChunkInfo, ChunkPlan, ChunkStore
+from services.jobs.kinds import JobSource
+from services.jobs.records import JobStore
+from services.jobs.runners import runner_for
+from services.jobs.runners.base import JobContext
+from services.sources.items import FailedItem
 
 log = logging.getLogger(__name__)
 
@@ -35,26 +37,17 @@ SendChunk = Callable[[str, int], None]
 PLAN_PAGE = 500  # chunk rows written per transaction while planning
 
 
-@dataclass(frozen=True)
-class ChunkWork:
-    """What a worker needs to run one chunk."""
+class ChunkWork(BaseModel):
+    """What a worker needs to run one chunk (also its wire form: ``/internal/v1/jobs/.../start``)."""
+
+    model_config = ConfigDict(frozen=True)
 
     job_id: str
     idx: int
-    collection: str
-    source: dict[str, Any]
+    store_name: str  # the store's name for the job's collection
+    source: JobSource
     spec: dict[str, Any]
     items: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "job_id": self.job_id,
-            "idx": self.idx,
-            "collection": self.collection,
-            "source": self.source,
-            "spec": self.spec,
-            "items": self.items,
-        }
 
 
 def describe(spec: dict[str, Any]) -> str:
@@ -67,15 +60,35 @@ def describe(spec: dict[str, Any]) -> str:
         return f"{spec['files'][0]} … ({len(spec['files'])} files)"
     if "start" in spec:
         return f"urls[{spec['start']}:{spec['stop']}]"
+    if spec.get("ids"):
+        return f"points {spec['ids'][0]} … ({len(spec['ids'])} points)"
     return "chunk"
 
 
 class JobCoordinator:
-    def __init__(self, jobs: JobStore, chunks: ChunkStore, send: SendChunk, settings: WorkerSettings) -> None:
+    """``ctx``: what planning needs (the store, for jobs planned over its points)."""
+
+    def __init__(
+        self,
+        jobs: JobStore,
+        chunks: ChunkStore,
+        send: SendChunk,
+        settings: WorkerSettings,
+        ctx: JobContext | None = None,
+    ) -> None:
         self.jobs = jobs
         self.chunks = chunks
         self.send = send
         self.settings = settings
+        self.ctx = ctx or JobContext()
+
+    def chunked(self, job_id: str) -> bool:
+        """Whether the job is planned into chunks for workers (else the API process runs it itself)."""
+        job = self.jobs.get(None, job_id, max_errors=0)
+        try:
+            return runner_for(job.source, job.store_name, self.ctx).chunked
+        except SignifierError:
+            return True  # a record this version cannot run: planning it records why
 
     # --- planning ------------------------------------------------------------------------------
 
@@ -85,15 +98,15 @@ class JobCoordinator:
             job = self.jobs.get(None, job_id, max_errors=0)
             if job.state != "queued":
                 return
-            reader = open_source(job.source)
+            runner = runner_for(job.source, job.store_name, self.ctx)
             page: list[ChunkPlan] = []
-            for idx, (spec, items) in enumerate(reader.plan(max(1, self.settings.chunk_size))):
+            for idx, (spec, items) in enumerate(runner.plan(max(1, self.settings.chunk_size))):
                 page.append(ChunkPlan(idx, spec, items))
                 if len(page) >= PLAN_PAGE:
                     self.chunks.add(job_id, page)
                     page = []
             self.chunks.add(job_id, page)
-            self._update_total(job_id)
+            self.jobs.total_from_chunks(job_id)
             self.jobs.start(job_id)
             self.fill(job_id)
         except SignifierError as exc:
@@ -142,11 +155,18 @@ class JobCoordinator:
             self.fill(job_id)
             return None
         job = self.jobs.get(None, job_id, max_errors=0)
-        store_name = str(job.source.get("store") or job.collection)  # the store's name for the collection
-        return ChunkWork(job_id, idx, store_name, job.source, info.spec, info.items)
+        try:
+            source = job.source
+        except SignifierError as exc:
+            self._lose(info, exc.message)
+            self.fill(job_id)
+            return None
+        return ChunkWork(
+            job_id=job_id, idx=idx, store_name=job.store_name, source=source, spec=info.spec, items=info.items
+        )
 
     def record_batch(
-        self, job_id: str, idx: int, batch: int, done: int, errors: list[ItemError], timings: dict[str, float]
+        self, job_id: str, idx: int, batch: int, done: int, errors: list[FailedItem], timings: dict[str, float]
     ) -> bool:
         """Count one batch of a chunk (once, however often it is delivered); True if the job was cancelled."""
         self.jobs.record_batch(job_id, f"{idx}:{batch}", done, errors, chunk=idx, timings=timings)
@@ -160,14 +180,9 @@ class JobCoordinator:
             if info is not None:
                 self._lose(info, error)
         elif self.chunks.finish(job_id, idx, "done"):
-            with self.jobs.sessions.begin() as s:
-                # The plan counted entries from headers or rows; the reader's count is the truth.
-                s.execute(
-                    update(JobChunkRow)
-                    .where(JobChunkRow.job_id == job_id, JobChunkRow.idx == idx)
-                    .values(items=entries)
-                )
-            self._update_total(job_id)
+            # The plan counted entries from headers or rows; the reader's count is the truth.
+            self.chunks.set_items(job_id, idx, entries)
+            self.jobs.total_from_chunks(job_id)
         self.fill(job_id)
 
     # --- recovery ----------------------------------------------------------------------------
@@ -185,14 +200,11 @@ class JobCoordinator:
             if self.chunks.planned(job_id)[0]:  # jobs run in-process (uploads) have no chunks
                 self.fill(job_id)
         if replan_queued_older_than_s is not None:
-            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=replan_queued_older_than_s)
+            cutoff = utcnow() - dt.timedelta(seconds=replan_queued_older_than_s)
             for job_id, updated in self.chunks.jobs_in_state("queued"):
-                if updated <= cutoff and self._is_chunked(job_id):
+                # Jobs this process's local queue runs (uploads; classify on an embedded store) wait there.
+                if updated <= cutoff and self.chunked(job_id):
                     self.plan(job_id)
-
-    def _is_chunked(self, job_id: str) -> bool:
-        job = self.jobs.get(None, job_id, max_errors=0)
-        return job.source.get("kind") != "upload"
 
     def _lose(self, info: ChunkInfo, reason: str) -> None:
         """Finish a chunk as failed; its entries not yet counted are counted as failed, with one reason."""
@@ -200,26 +212,17 @@ class JobCoordinator:
             return
         missing = info.items - self.jobs.counted_in_chunk(info.job_id, info.idx)
         if missing > 0:
-            error = ItemError(describe(info.spec), f"{missing} item(s) not processed: {reason}")
+            error = FailedItem(describe(info.spec), f"{missing} item(s) not processed: {reason}")
             self.jobs.record_batch(info.job_id, f"{info.idx}:lost", 0, [error], chunk=info.idx, failed=missing)
-
-    def _update_total(self, job_id: str) -> None:
-        with self.jobs.sessions.begin() as s:
-            total = select(func.coalesce(func.sum(JobChunkRow.items), 0)).where(JobChunkRow.job_id == job_id)
-            s.execute(update(JobRow).where(JobRow.id == job_id).values(total=total.scalar_subquery()))
 
     def _complete(self, job_id: str) -> None:
         failed = self.chunks.count(job_id, ("failed",))
         job = self.jobs.get(None, job_id, max_errors=0)
         timings: dict[str, Any] = {}
         if job.started_at is not None:
-            started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=dt.UTC)
-            seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+            seconds = (utcnow() - job.started_at).total_seconds()  # JobStore.get hands back aware times
             timings = {"total_seconds": round(seconds, 3)}
             if seconds > 0:
                 timings["items_per_second"] = round((job.done + job.failed) / seconds, 2)
         message = f"{failed} chunk(s) could not be processed; see errors" if failed else None
         self.jobs.finish(job_id, "done", message=message, timings=timings)
-
-
-__all__ = ["FINISHED", "ChunkWork", "JobCoordinator", "SendChunk", "describe"]

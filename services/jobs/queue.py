@@ -1,6 +1,9 @@
-"""Where ingestion jobs run: in-process (embedded, no Redis) or on Celery workers (``SIGNIFIER_REDIS_URL``).
+"""Where jobs run: in-process (embedded, no Redis) or on Celery workers (``SIGNIFIER_REDIS_URL``).
 
-Both queues take the same calls from the API; ``build_queue`` picks one from settings.
+Both queues take the same calls from the API, for every job kind; ``build_queue`` picks one from settings.
+On Celery a job is planned into chunks for workers unless its runner says it is not ``chunked`` (uploads,
+whose files are in this server's data dir; classify on an embedded store, which only this process may
+open): those run in this process's local queue.
 """
 
 from __future__ import annotations
@@ -9,23 +12,23 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Protocol
 
 from services.core.settings import Settings
-from services.ingest.runner import IngestPipeline
 from services.jobs.chunks import ChunkStore
 from services.jobs.coordinator import JobCoordinator, SendChunk
-from services.jobs.local import LocalJobQueue, remember_store
+from services.jobs.local import LocalJobQueue
 from services.jobs.records import TERMINAL, JobStore
+from services.jobs.runners.base import JobContext
 
 log = logging.getLogger(__name__)
 
 
 class JobQueue(Protocol):
-    def submit(self, job_id: str, collection: str, source: dict[str, Any]) -> None:
-        """Start a queued job in the background."""
+    def submit(self, job_id: str) -> None:
+        """Start a queued job in the background (its record says what it runs, and into which collection)."""
 
-    def resume(self, job_id: str, collection: str, source: dict[str, Any]) -> None:
+    def resume(self, job_id: str) -> None:
         """Continue a reopened job; what is stored is skipped, what was counted is not counted again."""
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
@@ -35,10 +38,7 @@ class JobQueue(Protocol):
 
 
 class CeleryJobQueue:
-    """Plans jobs into chunks (in a background thread), sends chunk tasks, and sweeps for lost ones.
-
-    Uploads run in-process (their files live in this server's data dir, which remote workers cannot see).
-    """
+    """Plans jobs into chunks (in a background thread), sends chunk tasks, and sweeps for lost ones."""
 
     def __init__(
         self,
@@ -56,24 +56,23 @@ class CeleryJobQueue:
 
             self._celery = make_celery(settings)
             send = chunk_sender(self._celery)
-        self.coordinator = JobCoordinator(jobs, chunks, send, settings.workers)
+        self.coordinator = JobCoordinator(jobs, chunks, send, settings.workers, local.ctx)
         self._planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan")
         self._stop = threading.Event()
         self._sweeper = threading.Thread(target=self._sweep_loop, name="job-sweeper", daemon=True)
         self._sweeper.start()
 
-    def submit(self, job_id: str, collection: str, source: dict[str, Any]) -> None:
-        source = remember_store(self.jobs, job_id, collection, source)
-        if source.get("kind") == "upload":
-            self.local.submit(job_id, collection, source)
-        else:
+    def submit(self, job_id: str) -> None:
+        if self.coordinator.chunked(job_id):
             self._planner.submit(self.coordinator.plan, job_id)
-
-    def resume(self, job_id: str, collection: str, source: dict[str, Any]) -> None:
-        if source.get("kind") == "upload":
-            self.local.resume(job_id, collection, source)
         else:
+            self.local.submit(job_id)
+
+    def resume(self, job_id: str) -> None:
+        if self.coordinator.chunked(job_id):
             self._planner.submit(self.coordinator.resume, job_id)
+        else:
+            self.local.resume(job_id)
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -99,10 +98,10 @@ class CeleryJobQueue:
         self.local.shutdown()
 
 
-def build_queue(settings: Settings, pipeline: IngestPipeline, jobs: JobStore) -> LocalJobQueue | CeleryJobQueue:
+def build_queue(settings: Settings, ctx: JobContext, jobs: JobStore) -> LocalJobQueue | CeleryJobQueue:
     """Celery when ``settings.redis_url`` is set, else the in-process queue (jobs a crash interrupted are
-    marked failed, ready to resume)."""
-    local = LocalJobQueue(pipeline, jobs)
+    marked failed, ready to resume). ``ctx``: this process's pipeline and store, for the jobs it runs."""
+    local = LocalJobQueue(ctx, jobs)
     if settings.redis_url:
         return CeleryJobQueue(settings, jobs, ChunkStore(jobs.sessions), local)
     if settings.mode == "embedded" and not settings.database_url:

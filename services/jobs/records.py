@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from sqlalchemy import delete, func, select, update
@@ -13,8 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.accounts.principal import Principal
 from services.core.errors import JobNotFound
-from services.core.timeutil import aware
-from services.jobs.models import JobBatchRow, JobErrorRow, JobRow
+from services.core.timeutil import aware, utcnow
+from services.jobs.kinds import JobSource, dump_source, parse_source
+from services.jobs.models import JobBatchRow, JobChunkRow, JobErrorRow, JobRow
+from services.sources.items import FailedItem
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"done", "failed", "cancelled"})
@@ -22,30 +25,33 @@ STAGES = ("decode", "embed", "upsert")
 
 
 @dataclass(frozen=True)
-class ItemError:
-    item: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class JobInfo:
+    """A job as recorded. ``collection`` is the team's name for it, ``store_name`` the vector store's."""
+
     job_id: str
     collection: str
+    store_name: str
     state: str
     total: int
     done: int
     failed: int
-    errors: list[ItemError] = field(default_factory=list)
-    source: dict[str, Any] = field(default_factory=dict)
+    errors: list[FailedItem] = field(default_factory=list)
+    source_record: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
     created_at: dt.datetime | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
 
+    @cached_property
+    def source(self) -> JobSource:
+        """The typed source; raises ``InvalidInput`` ("submit it again") for a record this version cannot run."""
+        return parse_source(self.source_record)
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+
+
+def new_job_id() -> str:
+    return str(uuid.uuid4())
 
 
 class JobStore:
@@ -55,10 +61,24 @@ class JobStore:
         self.sessions = sessions
         self.max_errors = max_errors
 
-    def create(self, principal: Principal, collection: str, source: dict[str, Any]) -> str:
-        job_id = str(uuid.uuid4())
+    def create(
+        self, principal: Principal, collection: str, store_name: str, source: JobSource, job_id: str | None = None
+    ) -> str:
+        """Record a queued job of ``principal``'s team on ``collection`` (its points go to ``store_name``).
+
+        ``job_id``: chosen by the caller when the source names it (an upload's folder); default a new UUID."""
+        job_id = job_id or new_job_id()
         with self.sessions.begin() as s:
-            s.add(JobRow(id=job_id, collection=collection, team=principal.team, source=source, state="queued"))
+            s.add(
+                JobRow(
+                    id=job_id,
+                    collection=collection,
+                    store_name=store_name,
+                    team=principal.team,
+                    source=dump_source(source),
+                    state="queued",
+                )
+            )
         return job_id
 
     def get(self, principal: Principal | None, job_id: str, max_errors: int = 1_000) -> JobInfo:
@@ -73,12 +93,13 @@ class JobStore:
             return JobInfo(
                 job_id=row.id,
                 collection=row.collection,
+                store_name=row.store_name or row.collection,
                 state=row.state,
                 total=row.total,
                 done=row.done,
                 failed=row.failed,
-                errors=[ItemError(e.item, e.reason) for e in errs],
-                source=row.source or {},
+                errors=[FailedItem(e.item, e.reason) for e in errs],
+                source_record=row.source or {},
                 timings={**_stage_timings(s, job_id), **(row.timings or {})},
                 message=row.message,
                 # SQLite hands back naive UTC; the API promises RFC 3339 date-times (with an offset).
@@ -102,33 +123,36 @@ class JobStore:
                 raise JobNotFound(job_id)
             return st
 
-    def set_source(self, job_id: str, source: dict[str, Any]) -> None:
+    def set_source(self, job_id: str, source: JobSource) -> None:
+        """Replace a job's source (an upload job learns its files once they are saved)."""
         with self.sessions.begin() as s:
-            s.execute(update(JobRow).where(JobRow.id == job_id).values(source=source))
+            s.execute(update(JobRow).where(JobRow.id == job_id).values(source=dump_source(source)))
 
     def start(self, job_id: str) -> None:
         with self.sessions.begin() as s:
             s.execute(
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.state == "queued")
-                .values(state="running", started_at=_now())
+                .values(state="running", started_at=utcnow())
             )
-
-    def add_total(self, job_id: str, n: int) -> None:
-        with self.sessions.begin() as s:
-            s.execute(update(JobRow).where(JobRow.id == job_id).values(total=JobRow.total + n))
 
     def set_total(self, job_id: str, n: int) -> None:
         """Set the number of entries the job's source holds (planning is idempotent, so it sets, not adds)."""
         with self.sessions.begin() as s:
             s.execute(update(JobRow).where(JobRow.id == job_id).values(total=n))
 
+    def total_from_chunks(self, job_id: str) -> None:
+        """Set the job's total to the entries its chunks hold (planned counts, or what chunks really read)."""
+        with self.sessions.begin() as s:
+            total = select(func.coalesce(func.sum(JobChunkRow.items), 0)).where(JobChunkRow.job_id == job_id)
+            s.execute(update(JobRow).where(JobRow.id == job_id).values(total=total.scalar_subquery()))
+
     def record_batch(
         self,
         job_id: str,
         key: str,
         done: int = 0,
-        errors: list[ItemError] | None = None,
+        errors: list[FailedItem] | None = None,
         *,
         chunk: int = 0,
         failed: int | None = None,
@@ -173,20 +197,13 @@ class JobStore:
             )
             return int(n or 0)
 
-    def unfinished(self) -> list[tuple[str, str, dict[str, Any]]]:
-        """(id, collection, source) of every queued or running job, oldest first."""
+    def unfinished(self) -> list[str]:
+        """The ids of every queued or running job, oldest first."""
         with self.sessions() as s:
-            rows = s.execute(
-                select(JobRow.id, JobRow.collection, JobRow.source)
-                .where(JobRow.state.in_(("queued", "running")))
-                .order_by(JobRow.created_at)
+            rows = s.scalars(
+                select(JobRow.id).where(JobRow.state.in_(("queued", "running"))).order_by(JobRow.created_at)
             )
-            return [(i, c, src or {}) for i, c, src in rows]
-
-    def requeue(self, job_id: str) -> None:
-        """A running job whose process died goes back to ``queued``."""
-        with self.sessions.begin() as s:
-            s.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state == "running").values(state="queued"))
+            return list(rows)
 
     def reopen(self, job_id: str) -> bool:
         """Put a cancelled or failed job back to ``queued`` (resume); False if it was not in such a state."""
@@ -198,13 +215,7 @@ class JobStore:
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
 
-    def progress(self, job_id: str, done: int = 0, errors: list[ItemError] | None = None) -> None:
-        """Count ``done`` stored items and record failed ones, in one transaction."""
-        errors = errors or []
-        with self.sessions.begin() as s:
-            self._count(s, job_id, done, len(errors), errors)
-
-    def _count(self, s: Session, job_id: str, done: int, failed: int, errors: list[ItemError]) -> None:
+    def _count(self, s: Session, job_id: str, done: int, failed: int, errors: list[FailedItem]) -> None:
         s.execute(
             update(JobRow).where(JobRow.id == job_id).values(done=JobRow.done + done, failed=JobRow.failed + failed)
         )
@@ -217,7 +228,7 @@ class JobStore:
         self, job_id: str, state: JobState, message: str | None = None, timings: dict[str, Any] | None = None
     ) -> None:
         with self.sessions.begin() as s:
-            values: dict[str, Any] = {"state": state, "finished_at": _now(), "message": message}
+            values: dict[str, Any] = {"state": state, "finished_at": utcnow(), "message": message}
             if timings is not None:
                 values["timings"] = timings
             # A cancelled job stays cancelled even if its runner finishes the batch in hand.

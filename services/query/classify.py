@@ -7,29 +7,22 @@ the normalised mean of its prompts' unit vectors (the CLIP paper's prompt ensemb
 
 A label set can also be applied to a whole collection as a job that writes each point's top label
 to its payload (``label_<set>``, with its probability in ``label_<set>_p``), so searches can filter
-on it.
+on it: the job kind ``classify`` (services/jobs/runners/classify.py).
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from services.core.errors import InvalidInput, SignifierError
+from services.core.errors import InvalidInput
 from services.core.types import Vector
-from services.jobs.records import ItemError, JobStore
 from services.query.compose import ensemble, softmax_probs
 from services.query.resolve import fill_templates
-from services.query.scan import pages
-from services.vectorstore.base import VectorStore
-
-log = logging.getLogger(__name__)
 
 LABEL_SET_RE = re.compile(r"[A-Za-z0-9_]{1,32}")
 MAX_LABEL_CHARS = 300
@@ -128,53 +121,3 @@ def check_label_set(name: str) -> str:
 def payload_keys(label_set: str) -> tuple[str, str]:
     """The payload fields a classify job writes: the top label and its probability."""
     return f"label_{label_set}", f"label_{label_set}_p"
-
-
-@dataclass(frozen=True)
-class ClassifyJob:
-    """What a collection-wide classify job needs; collaborators are handed in (tests pass fakes)."""
-
-    job_id: str
-    store: VectorStore
-    jobs: JobStore
-    collection: str  # the store's name
-    label_set: str
-    names: tuple[str, ...]
-    vectors: Vector  # (k, d) label vectors
-    logit_scale: float
-    using: str = "image"
-
-
-def run_classify_job(job: ClassifyJob) -> None:
-    """Label every point; never raises (the outcome ends in the job record). Checks cancellation per page."""
-    started = time.perf_counter()
-    key, key_p = payload_keys(job.label_set)
-    try:
-        if job.jobs.state(job.job_id) == "cancelled":
-            return
-        job.jobs.start(job.job_id)
-        job.jobs.set_total(job.job_id, job.store.count(job.collection))
-        for page in pages(job.store, job.collection):
-            if job.jobs.state(job.job_id) == "cancelled":
-                return
-            kept = [p for p in page if job.using in p.vectors]
-            errors = [
-                ItemError(p.id, f"the point has no {job.using} vector")
-                for p in page
-                if job.using not in p.vectors
-            ]
-            if kept:
-                x = np.stack([p.vectors[job.using] for p in kept])
-                _, probs = zero_shot(x, job.vectors, job.logit_scale)
-                top = np.argmax(probs, axis=1)
-                for p, t, row in zip(kept, top, probs, strict=True):
-                    job.store.set_payload(job.collection, p.id, {key: job.names[int(t)], key_p: float(row[t])})
-            job.jobs.progress(job.job_id, done=len(kept), errors=errors)
-    except SignifierError as exc:
-        job.jobs.finish(job.job_id, "failed", message=exc.message)
-        return
-    except Exception as exc:
-        log.exception("classify job %s crashed", job.job_id)
-        job.jobs.finish(job.job_id, "failed", message=f"internal error: {type(exc).__name__}: {exc}")
-        return
-    job.jobs.finish(job.job_id, "done", timings={"total_seconds": round(time.perf_counter() - started, 4)})

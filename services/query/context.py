@@ -8,8 +8,7 @@ it resolves terms with, and the one place that builds a ``Resolver`` for a reque
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,13 +40,6 @@ class QueryServices:
     concepts: ConceptStore
     templates: TemplateStore
     means: ModalityMeans
-    # Collection-wide classify jobs, one at a time, in this process.
-    jobs: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
-    )
-
-    def close(self) -> None:
-        self.jobs.shutdown(wait=True, cancel_futures=True)
 
     def encode_texts(self, texts: Sequence[str]) -> Vector:
         """(n, d) unit text vectors, through the process's text cache."""

@@ -13,11 +13,8 @@ import datetime as dt
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.core.timeutil import utcnow
 from services.db.engine import Base
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class ConceptRow(Base):
@@ -33,8 +30,8 @@ class ConceptRow(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     model: Mapped[str] = mapped_column(String(256))
     created_by: Mapped[str] = mapped_column(String(256), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class TemplateRow(Base):
@@ -44,7 +41,7 @@ class TemplateRow(Base):
 
     collection_id: Mapped[str] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True)
     templates: Mapped[str] = mapped_column(Text)  # JSON array
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ModalityMeanRow(Base):
@@ -58,4 +55,4 @@ class ModalityMeanRow(Base):
     count: Mapped[int] = mapped_column(Integer)  # points that have this vector
     mean: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian, dim values
     cov: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian, dim × dim values (row-major)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

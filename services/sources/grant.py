@@ -81,14 +81,6 @@ class ReadGrant:
             bool(d.get("explain")),
         )
 
-    @classmethod
-    def from_source(cls, source: dict[str, Any]) -> ReadGrant:
-        """The grant a job was submitted with; a record without one (an older job) may read nothing."""
-        g = source.get("grant")
-        if not isinstance(g, dict):
-            raise InvalidInput("this job was submitted before read grants existed; submit it again")
-        return cls.from_dict(g)
-
     # --- checks ------------------------------------------------------------------------------
 
     def allows(self, real: str) -> bool:

@@ -28,9 +28,15 @@ class SourceItem:
 
 @dataclass(frozen=True)
 class FailedItem:
-    """An item that ended as failed, with a reason a person can act on."""
+    """An item that ended as failed (``item``: its path, URL, row or point id), with a reason a person can
+    act on. The one type for it end to end: the pipeline yields it, job records store it, workers send it
+    (``POST /internal/v1/jobs/.../batches``) and ``GET /v1/jobs/{id}`` returns it as ``errors``.
 
-    source: str
+    A frozen dataclass, not a pydantic model: the pipeline makes one per failed entry of million-item
+    sources, positionally; pydantic validates and serialises it where it crosses the wire all the same.
+    """
+
+    item: str
     reason: str
 
 

@@ -332,16 +332,3 @@ def open_reader(
     if p.suffix.lower() in MANIFEST_EXTENSIONS:
         return ManifestReader(p, grant, shown)
     raise InvalidInput(f"{shown} is neither a folder nor a manifest (.csv, .jsonl, .parquet) nor a .tar shard")
-
-
-def open_source(source: dict[str, Any], limits: Limits | None = None) -> Any:
-    """The reader of a job's stored source spec (``{"kind": ..., "path": ...}`` or ``{"kind": "urls", ...}``).
-
-    Path sources read under the grant recorded at submission (``source["grant"]``), in the API and in
-    every worker alike; ``target`` is the absolute path, ``path`` what the caller named."""
-    if source.get("kind") == "urls":
-        return UrlListReader(list(source.get("urls") or []))
-    if not source.get("path"):
-        raise InvalidInput("the job's source names no path")
-    grant = ReadGrant.from_source(source)
-    return open_reader(source.get("target") or source["path"], grant, shown=str(source["path"]), limits=limits)

@@ -1,4 +1,4 @@
-"""How the app is put together: one collection lookup per request, one invalid-body shape, a closed runtime."""
+"""How the app is put together: one collection lookup per request, one invalid-body shape."""
 
 from __future__ import annotations
 
@@ -74,14 +74,3 @@ def test_search_hits_keep_their_json(api) -> None:  # type: ignore[no-untyped-de
     assert [set(h) for h in explained["hits"]] == [{"id", "score", "payload", "contributions"}] * 2
     assert [t["kind"] for t in explained["query"]["terms"]] == ["text", "text"]
 
-
-def test_closing_the_runtime_closes_the_query_service(tmp_path, encoder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from services.runtime import build_runtime
-    from tests.conftest import make_settings
-
-    runtime = build_runtime(make_settings(tmp_path), encoder=encoder)
-    closed: list[bool] = []
-    real_close = runtime.query.close
-    monkeypatch.setattr(runtime.query, "close", lambda: closed.append(True) or real_close())
-    runtime.close()
-    assert closed == [True]

@@ -187,3 +187,24 @@ def test_thumbnails_travel_with_the_points_to_the_api_that_stores_them(cluster: 
         want.thumbnail((256, 256))
         got = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"), dtype=np.float32)
         assert got.shape == (192, 256, 3) and np.abs(got - np.asarray(want, dtype=np.float32)).mean() < 8
+
+
+def test_collection_classify_on_celery_with_the_embedded_store_runs_in_the_api(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """Only the API may open the embedded store, so the classify job runs in its local queue; waiting in
+    ``queued`` past ``requeue_after_s`` (6 s here) never gets it re-planned as an ingest by the sweeper."""
+    folder = tmp_path / "colours"
+    folder.mkdir()
+    for i, color in enumerate(("red", "green", "blue", "red")):
+        Image.new("RGB", (64 + i, 64), color).save(folder / f"{i}-{color}.png")  # distinct: ids come from content
+    cluster.call("POST", "/v1/collections", {"name": "labelled"}, expect=201)
+    job_id = cluster.call("POST", "/v1/collections/labelled/ingest", {"path": str(folder)}, expect=202)["job_id"]
+    assert cluster.wait_job(job_id)["state"] == "done"
+    body = {"set": "color", "labels": ["red", "green", "blue"]}
+    job_id = cluster.call("POST", "/v1/collections/labelled/classify", body, expect=202)["job_id"]
+    job = cluster.wait_job(job_id)
+    assert (job["state"], job["total"], job["done"], job["failed"]) == ("done", 4, 4, 0), job
+    assert job["source"] == {"kind": "classify", "set": "color", "labels": ["red", "green", "blue"], "vector": "image"}
+    hits = cluster.call("POST", "/v1/collections/labelled/search", {"expression": '"a colour"', "limit": 4}, expect=200)
+    assert all(h["payload"]["label_color"] in body["labels"] for h in hits["hits"]), hits

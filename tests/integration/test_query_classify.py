@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 
+import numpy as np
 import pytest
 
 from services.accounts.principal import LOCAL_OWNER
+from services.jobs.kinds import ClassifySource
 from services.shapes.world import COLORS
 from tests.integration.query_helpers import b64, mini_collection, ok, png, share, wait_job  # noqa: F401
 
@@ -97,7 +99,8 @@ def test_classify_job_refusals(api, mini) -> None:  # type: ignore[no-untyped-de
 def test_a_failed_classify_job_is_not_resumed_as_an_ingest(api, mini) -> None:  # type: ignore[no-untyped-def]
     runtime = api.app.state.runtime
     info = runtime.collections.get(LOCAL_OWNER, mini)
-    job_id = runtime.jobs.create(LOCAL_OWNER, info.name, {"kind": "classify", "set": "color", "store": info.store_name})
+    source = ClassifySource.encode("color", ["red", "blue"], np.eye(2, 4, dtype=np.float32), 100.0, "image")
+    job_id = runtime.jobs.create(LOCAL_OWNER, info.name, info.store_name, source)
     runtime.jobs.finish(job_id, "failed", message="interrupted")
     r = api.post(f"/v1/jobs/{job_id}/resume")
     assert r.status_code == 422 and "only ingestion jobs can be resumed" in r.json()["detail"]["message"]

@@ -12,12 +12,11 @@ from services.api.deps import CollectionsDep, PrincipalDep, QueryServicesDep, Ru
 from services.api.query_io import ImageInput, LabelInput, encode_labels, image_inputs
 from services.api.schemas import JobAccepted
 from services.core.errors import InvalidInput
+from services.jobs.kinds import ClassifySource
 from services.query.classify import (
-    ClassifyJob,
     check_label_set,
     classifications,
     payload_keys,
-    run_classify_job,
     zero_shot,
 )
 
@@ -104,19 +103,9 @@ def classify_collection(
             f"collection {info.name!r} has {n:,} points; classify jobs are limited to "
             f"{runtime.settings.limits.max_scan_points:,} (SIGNIFIER_LIMITS__MAX_SCAN_POINTS)"
         )
-    source = {"kind": "classify", "set": label_set, "labels": names, "vector": body.vector}
-    job_id = runtime.jobs.create(principal, info.name, source)
-    job = ClassifyJob(
-        job_id=job_id,
-        store=runtime.store,
-        jobs=runtime.jobs,
-        collection=info.store_name,
-        label_set=label_set,
-        names=tuple(names),
-        vectors=lab_vecs,
-        logit_scale=runtime.encoder.logit_scale,
-        using=body.vector,
-    )
-    qs.jobs.submit(run_classify_job, job)
+    # The label vectors travel in the job's record: whoever runs it (this process or a worker) needs no encoder.
+    source = ClassifySource.encode(label_set, names, lab_vecs, runtime.encoder.logit_scale, body.vector)
+    job_id = runtime.jobs.create(principal, info.name, info.store_name, source)
+    runtime.queue.submit(job_id)
     fields = list(payload_keys(label_set))
     return ClassifyJobAccepted(job_id=job_id, state="queued", collection=info.name, fields=fields)

@@ -6,7 +6,6 @@ import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request, status
 
@@ -16,10 +15,14 @@ from services.api.deps import CollectionDep, PrincipalDep, RuntimeDep
 from services.api.schemas import IngestRequest, JobAccepted
 from services.core.errors import Forbidden, InvalidInput
 from services.core.settings import Limits
+from services.jobs.kinds import JobSource, PathSource, UploadSource, UrlsSource, WebDatasetSource
 from services.jobs.local import upload_dir
+from services.jobs.records import new_job_id
+from services.jobs.runners import runner_for
+from services.jobs.runners.base import JobContext
 from services.runtime import Runtime
 from services.sources.grant import ReadGrant, grant_for, upload_grant
-from services.sources.readers import open_reader, open_source
+from services.sources.readers import open_reader
 from services.sources.webdataset import is_webdataset
 
 router = APIRouter(prefix="/v1/collections", tags=["ingest"])
@@ -74,8 +77,11 @@ async def ingest(request: Request, info: CollectionDep, runtime: RuntimeDep, pri
     _check_writer(principal)
     # The body cap (declared or streamed) is enforced before this runs: services/api/body_limit.py.
     if is_multipart(request):
-        job_id = runtime.jobs.create(principal, info.name, {"kind": "upload"})
+        job_id = new_job_id()
         job_dir = upload_dir(runtime.settings.data_dir, job_id)
+        # The job reads the folder the server wrote for it, and only that (the data dir is denied otherwise).
+        upload = UploadSource(path=str(job_dir), files=0, grant=upload_grant(job_dir))
+        runtime.jobs.create(principal, info.name, info.store_name, upload, job_id=job_id)
         try:
             # The job exists first, so that an upload refused half-way is recorded as a failed job.
             count = await _save_uploads(await read_form(request, ingest_form(runtime.settings.limits)), job_dir)
@@ -84,26 +90,23 @@ async def ingest(request: Request, info: CollectionDep, runtime: RuntimeDep, pri
             shutil.rmtree(job_dir, ignore_errors=True)  # a refused upload leaves nothing on disk
             runtime.jobs.finish(job_id, "failed", message=getattr(exc, "message", "the upload did not complete"))
             raise
-        # The job reads the folder the server wrote for it, and only that (the data dir is denied otherwise).
-        grant = upload_grant(job_dir).as_dict()
-        source: dict[str, Any] = {"kind": "upload", "path": str(job_dir), "files": count, "grant": grant}
-        runtime.jobs.set_source(job_id, source)
+        runtime.jobs.set_source(job_id, upload.model_copy(update={"files": count}))
     else:
         body = validate(IngestRequest, await request.body())
         source = _json_source(runtime, principal, body)
-        _check_quota(runtime, principal, lambda: open_source(source).count())
-        job_id = runtime.jobs.create(principal, info.name, source)
-    runtime.queue.submit(job_id, info.store_name, source)  # the pipeline writes to the store's name
+        _check_quota(runtime, principal, lambda: runner_for(source, info.store_name, JobContext()).count())
+        job_id = runtime.jobs.create(principal, info.name, info.store_name, source)
+    runtime.queue.submit(job_id)
     return JobAccepted(job_id=job_id, state="queued", collection=info.name)
 
 
-def _json_source(runtime: Runtime, principal: Principal, body: IngestRequest) -> dict[str, Any]:
-    """The job's source spec from a JSON request, validated (path allowed and readable, URLs well-formed)."""
+def _json_source(runtime: Runtime, principal: Principal, body: IngestRequest) -> JobSource:
+    """The job's source from a JSON request, validated (path allowed and readable, URLs well-formed)."""
     if body.source is not None and body.source.kind == "urls":
         urls = body.source.urls or []
         if not urls:
             raise InvalidInput("source kind 'urls' needs a non-empty 'urls' list")
-        return {"kind": "urls", "urls": urls}
+        return UrlsSource(urls=urls)
     raw = body.path or (body.source.path if body.source else None)
     if not raw:
         raise InvalidInput(
@@ -111,9 +114,11 @@ def _json_source(runtime: Runtime, principal: Principal, body: IngestRequest) ->
         )
     grant = grant_for(runtime.settings, principal)  # 403 unless the deployment granted this team folders
     target = _check_path(grant, raw)
-    kind = body.source.kind if body.source else ("webdataset" if is_webdataset(raw) else "path")
+    webdataset = body.source.kind == "webdataset" if body.source else is_webdataset(raw)
     # ``path`` as the caller gave it (what job records show); ``target`` and ``grant`` are what readers use.
-    return {"kind": kind, "path": raw, "target": target, "grant": grant.as_dict()}
+    # "folder" and "manifest" read as any path does (the reader is chosen by what the path is).
+    kind = WebDatasetSource if webdataset else PathSource
+    return kind(path=raw, target=target, grant=grant)
 
 
 def _check_quota(runtime: Runtime, principal: Principal, incoming: int | Callable[[], int]) -> None:

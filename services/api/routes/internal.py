@@ -23,9 +23,9 @@ from services.api.deps import RuntimeDep
 from services.core.errors import NotFoundError, Unauthorized
 from services.ingest.writer import StoreWriter
 from services.jobs.coordinator import JobCoordinator
-from services.jobs.records import ItemError
 from services.jobs.wire import decode_point, decode_thumbnail
 from services.runtime import Runtime
+from services.sources.items import FailedItem
 from services.vectorstore.base import check_collection_name
 
 router = APIRouter(prefix="/internal/v1", tags=["internal"], include_in_schema=False)
@@ -68,16 +68,11 @@ class IdsIn(BaseModel):
     ids: list[str] = Field(max_length=10_000)
 
 
-class FailedIn(BaseModel):
-    item: str
-    reason: str
-
-
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     batch: int = Field(ge=0)
     done: int = Field(ge=0)
-    failed: list[FailedIn] = Field(default_factory=list, max_length=10_000)
+    failed: list[FailedItem] = Field(default_factory=list, max_length=10_000)
     timings: dict[str, float] = Field(default_factory=dict)
 
 
@@ -117,13 +112,12 @@ class StartIn(BaseModel):
 @router.post("/jobs/{job_id}/chunks/{idx}/start")
 def start_chunk(job_id: str, idx: int, body: StartIn, runtime: InternalDep) -> dict[str, Any]:
     work = _coordinator(runtime).start_chunk(job_id, idx, body.retry)
-    return {"work": work.as_dict() if work else None}
+    return {"work": work.model_dump(mode="json") if work else None}
 
 
 @router.post("/jobs/{job_id}/chunks/{idx}/batches")
 def record_batch(job_id: str, idx: int, body: BatchIn, runtime: InternalDep) -> dict[str, bool]:
-    errors = [ItemError(f.item, f.reason) for f in body.failed]
-    cancelled = _coordinator(runtime).record_batch(job_id, idx, body.batch, body.done, errors, body.timings)
+    cancelled = _coordinator(runtime).record_batch(job_id, idx, body.batch, body.done, body.failed, body.timings)
     return {"cancelled": cancelled}
 
 

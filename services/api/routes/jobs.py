@@ -1,52 +1,40 @@
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from fastapi import APIRouter, Query
 
 from services.api.deps import PrincipalDep, RuntimeDep
-from services.api.schemas import ItemErrorOut, JobList, JobOut
-from services.core.errors import Forbidden, InvalidInput
-from services.jobs.local import resumable
+from services.api.schemas import JobList, JobOut
+from services.core.errors import Forbidden, InvalidInput, SignifierError
 from services.jobs.records import JobInfo
+from services.jobs.runners import resumable
+from services.sources.items import FailedItem
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-# What only readers need: the read grant, the absolute target, the store's internal collection name.
-_INTERNAL = frozenset({"grant", "target", "cleanup"})
-
-
-def public_source(source: dict[str, Any]) -> dict[str, Any]:
+def public_source(job: JobInfo) -> dict[str, Any]:
     """A job's source as its team may see it: no read grant, no absolute server path it did not name.
 
     An upload job shows ``{"kind": "upload", "files": n}`` (its folder is in the server's data dir);
-    a path job shows the path as the caller gave it."""
-    out = {k: v for k, v in source.items() if k not in _INTERNAL}
-    if source.get("kind") == "upload":
-        out.pop("path", None)
-    return out
+    a path job shows the path as the caller gave it; a record this version cannot read shows its kind."""
+    try:
+        return job.source.public()
+    except SignifierError:
+        kind = job.source_record.get("kind")
+        return {"kind": kind} if isinstance(kind, str) else {}
 
 
-def public_item(item: str, source: dict[str, Any]) -> str:
+def public_item(item: str, job: JobInfo) -> str:
     """An item error's name without the server folder it was read from (upload dir, resolved target)."""
-    if source.get("kind") == "upload" and isinstance(source.get("path"), str):
-        base = source["path"].rstrip("/") + "/"
-        return item[len(base) :] if item.startswith(base) else item
-    target, given = source.get("target"), source.get("path")
-    if not (isinstance(target, str) and isinstance(given, str)) or target == given:
+    try:
+        return job.source.public_item(item)
+    except SignifierError:
         return item
-    if item.startswith(target):  # a folder's entries
-        return given + item[len(target) :]
-    folder = os.path.dirname(target) + "/"  # a manifest's rows, a pattern's shards
-    if item.startswith(folder):
-        return os.path.join(os.path.dirname(given), item[len(folder) :])
-    return item
 
 
 def job_out(job: JobInfo) -> JobOut:
-    source = job.source or {}
     return JobOut(
         job_id=job.job_id,
         collection=job.collection,
@@ -54,9 +42,9 @@ def job_out(job: JobInfo) -> JobOut:
         total=job.total,
         done=job.done,
         failed=job.failed,
-        errors=[ItemErrorOut(item=public_item(e.item, source), reason=e.reason) for e in job.errors],
+        errors=[FailedItem(public_item(e.item, job), e.reason) for e in job.errors],
         message=job.message,
-        source=public_source(source),
+        source=public_source(job),
         timings=job.timings,
         created_at=job.created_at,
         started_at=job.started_at,
@@ -94,9 +82,10 @@ def resume_job(job_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> Job
     if not principal.can_write():
         raise Forbidden("resuming a job needs the owner or editor role")
     job = runtime.jobs.get(principal, job_id, max_errors=0)
-    if not resumable(job.source):
-        raise InvalidInput(f"job {job_id} is a {job.source.get('kind')} job; only ingestion jobs can be resumed")
+    source = job.source  # a record this version cannot run is refused here: "submit it again"
+    if not resumable(source):
+        raise InvalidInput(f"job {job_id} is a {source.kind} job; only ingestion jobs can be resumed")
     if not runtime.jobs.reopen(job_id):
         raise InvalidInput(f"job {job_id} is {job.state}; only cancelled or failed jobs can be resumed")
-    runtime.queue.resume(job_id, str(job.source.get("store") or job.collection), job.source)
+    runtime.queue.resume(job_id)
     return job_out(runtime.jobs.get(principal, job_id))

@@ -109,6 +109,34 @@ def test_a_database_from_before_migrations_keeps_its_collections_and_jobs(db_url
         assert JobStore(sessions).get(LOCAL_OWNER, "j1").done == 3
 
 
+def test_a_job_keeps_its_store_name_as_a_column(db_url: str) -> None:
+    """0005: ``source["store"]`` (written by the queue) moves to ``jobs.store_name``; older jobs without it
+    get their collection's store name."""
+    created = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    insert = text(
+        "INSERT INTO jobs (id, collection, team, state, total, done, failed, source, timings, created_at, updated_at) "
+        "VALUES (:id, 'shapes', 'local', 'done', 0, 0, 0, :src, '{}', :t, :t)"
+    )
+    with _engine(db_url) as engine:
+        with engine.begin() as c:
+            command.upgrade(alembic_config(c), "0004")
+            c.execute(
+                text(
+                    "INSERT INTO collections (id, name, team, store_name, model, dim, created_at) "
+                    "VALUES ('c1', 'shapes', 'local', 'local__shapes', 'm', 4, :t)"
+                ),
+                {"t": created},
+            )
+            urls = '"kind": "urls", "urls": ["http://x/a.png"]'
+            c.execute(insert, {"id": "j1", "src": "{" + urls + ', "store": "s1"}', "t": created})
+            c.execute(insert, {"id": "j2", "src": "{" + urls + "}", "t": created})
+        sessions = init_db(engine)
+        jobs = JobStore(sessions)
+        j1, j2 = jobs.get(LOCAL_OWNER, "j1"), jobs.get(LOCAL_OWNER, "j2")
+        assert (j1.store_name, j2.store_name) == ("s1", "local__shapes")
+        assert "store" not in j1.source_record and j1.source.kind == "urls"  # a valid JobSource again
+
+
 def _wait_blocked(thread: threading.Thread, engine: Engine) -> None:
     time.sleep(0.7)
     assert thread.is_alive(), "the migration did not wait for the lock"

@@ -89,7 +89,7 @@ def test_every_item_ends_stored_or_failed():
     store, rec = MemoryStore(), Recorder()
     result = _pipeline(store).run("c", entries, rec)  # type: ignore[arg-type]
     assert (result.done, result.failed) == (10, 2)
-    assert rec.done == 10 and {f.source for f in rec.failed} == {"broken", "manifest:7"}
+    assert rec.done == 10 and {f.item for f in rec.failed} == {"broken", "manifest:7"}
     assert len(store.points) == 10
     p = next(p for p in store.points.values() if p.payload["source"] == "img5")
     assert p.payload["alt_text"] == "alt 5" and p.payload["i"] == 5 and p.payload["width"] == 8

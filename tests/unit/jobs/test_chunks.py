@@ -14,7 +14,7 @@ from services.sources.readers import FolderReader, ManifestReader, UrlListReader
 
 
 def _names(entries: list[SourceItem | FailedItem]) -> list[str]:
-    return [e.source for e in entries]
+    return [e.source if isinstance(e, SourceItem) else e.item for e in entries]
 
 
 def _check(reader: object, size: int) -> list[tuple[dict, int]]:  # type: ignore[type-arg]

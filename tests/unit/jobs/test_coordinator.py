@@ -12,8 +12,10 @@ from services.core.settings import WorkerSettings
 from services.db.engine import init_db, make_engine
 from services.jobs.chunks import ChunkStore
 from services.jobs.coordinator import JobCoordinator
-from services.jobs.records import ItemError, JobStore
+from services.jobs.kinds import PathSource
+from services.jobs.records import JobStore
 from services.sources.grant import ReadGrant
+from services.sources.items import FailedItem
 
 
 @pytest.fixture()
@@ -27,8 +29,8 @@ def setup(tmp_path: Path):  # type: ignore[no-untyped-def]
     folder.mkdir()
     for i in range(10):
         (folder / f"{i:02d}.png").write_bytes(b"x")
-    source = {"kind": "path", "path": str(folder), "grant": ReadGrant((str(folder),)).as_dict()}
-    job_id = jobs.create(LOCAL_OWNER, "c", source)
+    source = PathSource(path=str(folder), target=str(folder), grant=ReadGrant((str(folder),)))
+    job_id = jobs.create(LOCAL_OWNER, "c", "c", source)
     return coord, jobs, sent, job_id
 
 
@@ -39,9 +41,9 @@ def test_plan_queues_a_bounded_number_and_counts_batches_once(setup) -> None:  #
     assert (job.state, job.total) == ("running", 10)
     assert sent == [(job_id, 0), (job_id, 1)]  # 4 chunks planned, 2 on the queue
     work = coord.start_chunk(job_id, 0)
-    assert work is not None and len(work.spec["files"]) == 3 and work.collection == "c"
+    assert work is not None and len(work.spec["files"]) == 3 and work.store_name == "c"
     for _ in range(2):  # a redelivered task replays its batch: counted once
-        coord.record_batch(job_id, 0, 0, 2, [ItemError("00.png", "corrupt")], {"embed": 0.5})
+        coord.record_batch(job_id, 0, 0, 2, [FailedItem("00.png", "corrupt")], {"embed": 0.5})
     job = jobs.get(None, job_id)
     assert (job.done, job.failed, job.timings["embed_seconds"]) == (2, 1, 0.5)
     coord.finish_chunk(job_id, 0, entries=3)
@@ -91,10 +93,11 @@ def test_cancel_stops_claims_and_resume_continues(setup) -> None:  # type: ignor
 
 def test_local_queue_marks_interrupted_jobs_resumable(setup) -> None:  # type: ignore[no-untyped-def]
     from services.jobs.local import LocalJobQueue
+    from services.jobs.runners.base import JobContext
 
     _, jobs, _, job_id = setup
     jobs.start(job_id)  # a process died while running it
-    queue = LocalJobQueue(None, jobs)  # type: ignore[arg-type]
+    queue = LocalJobQueue(JobContext(), jobs)
     try:
         assert queue.recover() == [job_id]
     finally:

@@ -1,4 +1,4 @@
-"""Zero-shot classification math, label parsing, and the collection-wide classify job."""
+"""Zero-shot classification math and label parsing (the collection-wide job: tests/unit/jobs/test_classify_jobs.py)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,17 @@ import numpy as np
 import pytest
 
 from services.core.errors import InvalidInput
-from services.core.types import PointRecord
-from services.jobs.records import ItemError
 from services.query.classify import (
-    ClassifyJob,
     Label,
     check_label_set,
     classifications,
     label_vectors,
     parse_label,
     parse_labels,
-    run_classify_job,
     zero_shot,
 )
 from services.query.compose import softmax_probs
-from tests.unit.query.fakes import HashEncoder, MemoryStore, vec
+from tests.unit.query.fakes import HashEncoder, vec
 
 
 def test_label_forms() -> None:
@@ -81,53 +77,3 @@ def test_label_set_names() -> None:
     for bad in ("", "a.b", "x" * 33, "sp ace"):
         with pytest.raises(InvalidInput):
             check_label_set(bad)
-
-
-class FakeJobs:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Any]] = []
-        self.cancel_after: int | None = None
-        self.progressed = 0
-
-    def state(self, job_id: str) -> str:
-        return "cancelled" if self.cancel_after is not None and self.progressed >= self.cancel_after else "running"
-
-    def start(self, job_id: str) -> None:
-        self.calls.append(("start", None))
-
-    def set_total(self, job_id: str, n: int) -> None:
-        self.calls.append(("total", n))
-
-    def progress(self, job_id: str, done: int = 0, errors: list[ItemError] | None = None) -> None:
-        self.progressed += 1
-        self.calls.append(("progress", (done, [e.item for e in errors or []])))
-
-    def finish(self, job_id: str, state: str, message: str | None = None, timings: Any = None) -> None:
-        self.calls.append(("finish", (state, message)))
-
-
-def test_classify_job_writes_top_label_and_probability() -> None:
-    names = ("red", "blue")
-    lab = np.stack([vec("red"), vec("blue")])
-    pts = [PointRecord(f"p{i}", {"image": lab[i % 2]}, {}) for i in range(6)]
-    pts.append(PointRecord("no-image", {"text": vec("red")}, {}))
-    store, jobs = MemoryStore(pts), FakeJobs()
-    run_classify_job(ClassifyJob("j", store, jobs, "c", "color", names, lab, 100.0))  # type: ignore[arg-type]
-    for i in range(6):
-        p = store.points[f"p{i}"].payload
-        assert p["label_color"] == names[i % 2] and p["label_color_p"] > 0.9
-    assert "label_color" not in store.points["no-image"].payload
-    assert ("total", 7) in jobs.calls
-    assert ("progress", (6, ["no-image"])) in jobs.calls  # the point without the vector is a failed item
-    assert jobs.calls[-1] == ("finish", ("done", None))
-
-
-def test_classify_job_failure_is_recorded() -> None:
-    class Broken(MemoryStore):
-        def set_payload(self, name: str, point_id: str, payload: dict[str, object]) -> None:
-            raise InvalidInput("store says no")
-
-    jobs = FakeJobs()
-    store = Broken([PointRecord("p", {"image": vec("x")}, {})])
-    run_classify_job(ClassifyJob("j", store, jobs, "c", "s", ("x", "y"), np.stack([vec("x"), vec("y")]), 100.0))  # type: ignore[arg-type]
-    assert jobs.calls[-1] == ("finish", ("failed", "store says no"))

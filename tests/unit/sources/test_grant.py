@@ -11,9 +11,13 @@ from services.accounts.principal import LOCAL_OWNER, Principal
 from services.api.routes.jobs import public_item, public_source
 from services.core.errors import Forbidden, InvalidInput
 from services.core.settings import Settings
+from services.jobs.kinds import parse_source
+from services.jobs.records import JobInfo
+from services.jobs.runners import runner_for
+from services.jobs.runners.base import JobContext
 from services.sources import grant as grant_mod
 from services.sources.grant import UNREADABLE, PathRefused, ReadGrant, grant_for, roots_refusal, team_roots
-from services.sources.readers import ManifestReader, open_source
+from services.sources.readers import ManifestReader
 
 
 @pytest.fixture
@@ -104,8 +108,9 @@ def test_manifest_rows_carry_the_grant(tree: dict[str, Path]) -> None:
 
 def test_a_source_without_a_grant_reads_nothing(tree: dict[str, Path]) -> None:
     with pytest.raises(InvalidInput, match="submit it again"):
-        open_source({"kind": "path", "path": str(tree["root"])})
-    reader = open_source({"kind": "path", "path": "root", "target": str(tree["root"]), "grant": _grant(tree).as_dict()})
+        parse_source({"kind": "path", "path": str(tree["root"])})
+    record = {"kind": "path", "path": "root", "target": str(tree["root"]), "grant": _grant(tree).as_dict()}
+    reader = runner_for(parse_source(record), "c", JobContext())
     assert reader.count() == 3  # in.png, good-link.png, and link.png: listed, so the total hides its target
     assert ReadGrant.from_dict(_grant(tree).as_dict()) == _grant(tree)
 
@@ -142,12 +147,17 @@ def test_a_root_every_team_could_read_refuses_a_shared_server(tmp_path: Path) ->
     assert why is not None and "{team}" in why and "\n" not in why
 
 
+def _job(source: dict[str, object]) -> JobInfo:
+    return JobInfo("j1", "c", "c-store", "done", 0, 0, 0, source_record=source)
+
+
 def test_job_views_hide_server_folders() -> None:
-    upload = {"kind": "upload", "path": "/srv/data/uploads/j1", "files": 2, "grant": {}, "store": "c"}
-    assert public_source(upload) == {"kind": "upload", "files": 2, "store": "c"}
+    upload = _job({"kind": "upload", "path": "/srv/data/uploads/j1", "files": 2, "grant": {}})
+    assert public_source(upload) == {"kind": "upload", "files": 2}
     assert public_item("/srv/data/uploads/j1/00001_bad.png", upload) == "00001_bad.png"
-    folder = {"kind": "path", "path": "imgs", "target": "/srv/beta/imgs", "grant": {}}
+    folder = _job({"kind": "path", "path": "imgs", "target": "/srv/beta/imgs", "grant": {}})
     assert public_source(folder) == {"kind": "path", "path": "imgs"}
     assert public_item("/srv/beta/imgs/a.png", folder) == "imgs/a.png"
-    manifest = {"kind": "path", "path": "m.jsonl", "target": "/srv/beta/m.jsonl"}
+    manifest = _job({"kind": "path", "path": "m.jsonl", "target": "/srv/beta/m.jsonl", "grant": {}})
     assert public_item("/srv/beta/x/1.png", manifest) == "x/1.png"
+    assert public_source(_job({"kind": "path", "path": "old"})) == {"kind": "path"}  # unreadable: its kind only

@@ -67,7 +67,7 @@ def test_broken_and_non_tar_shards_end_in_a_recorded_failure(tmp_path: Path) -> 
     reader = WebDatasetReader.from_pattern(str(tmp_path / "{00000..00002}.tar"))
     entries = list(reader)
     assert [type(e).__name__ for e in entries] == ["SourceItem"] * 6 + ["FailedItem", "FailedItem"]
-    assert "broken tar shard" in entries[6].reason and entries[6].source.endswith("#0002.jpg")  # type: ignore[union-attr]
+    assert "broken tar shard" in entries[6].reason and entries[6].item.endswith("#0002.jpg")  # type: ignore[union-attr]
     assert "broken or unreadable tar" in entries[7].reason  # type: ignore[union-attr]
     assert reader.count() == len(entries)
 

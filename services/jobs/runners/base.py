@@ -1,0 +1,73 @@
+"""What every job runner is: ``plan`` (split into chunks), ``run(reporter)`` (the whole source or one chunk),
+``resumable`` and ``chunked``; and what runners are given (``JobContext``)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from services.ingest.runner import IngestPipeline, Reporter
+from services.vectorstore.base import VectorStore
+
+ChunkSpec = dict[str, Any]
+"""What one chunk covers, runner-specific (rows, files, a tar shard, point ids); stored in ``job_chunks.spec``."""
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """The collaborators of the process that runs or plans jobs; runners take the ones their kind needs.
+
+    ``pipeline``: the ingestion pipeline (None where nothing is ingested, e.g. a planner).
+    ``store``: the vector store (None where this process cannot open it: a worker of an embedded-store API).
+    ``shared_store``: Celery workers can open the store themselves (server mode), so jobs that read and
+    write the store directly (collection classify) can run on them.
+    """
+
+    pipeline: IngestPipeline | None = None
+    store: VectorStore | None = None
+    shared_store: bool = False
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one run (a whole job, or one chunk) did: entries stored and failed, of those stored how many
+    were there already, and whether it stopped because the job was cancelled."""
+
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    cancelled: bool = False
+
+    @property
+    def entries(self) -> int:
+        return self.done + self.failed
+
+
+class JobRunner(ABC):
+    """Runs one job's source into one store collection (``store_name``)."""
+
+    resumable: ClassVar[bool] = True
+    """A reopened job continues (stored items are skipped, counted batches not counted again)."""
+
+    def __init__(self, store_name: str, ctx: JobContext) -> None:
+        self.store_name = store_name
+        self.ctx = ctx
+
+    @property
+    def chunked(self) -> bool:
+        """With Celery: planned into chunks that workers run; False: the API process's local queue runs it."""
+        return True
+
+    @abstractmethod
+    def count(self) -> int:
+        """Entries the source holds (the job's total)."""
+
+    @abstractmethod
+    def plan(self, chunk_size: int) -> Iterator[tuple[ChunkSpec, int]]:
+        """(spec, entries) of each chunk, in order; chunk ``k`` always covers the same entries."""
+
+    @abstractmethod
+    def run(self, reporter: Reporter, spec: ChunkSpec | None = None) -> RunOutcome:
+        """Run the whole source (``spec=None``) or one planned chunk, reporting each batch."""
