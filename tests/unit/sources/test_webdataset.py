@@ -6,14 +6,18 @@ import io
 import json
 import tarfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from services.core.errors import InvalidInput
 from services.core.settings import Limits
+from services.jobs.kinds import WebDatasetSource
+from services.jobs.runners import runner_for
+from services.jobs.runners.base import JobContext
 from services.sources.grant import ReadGrant
 from services.sources.items import FailedItem, SourceItem
-from services.sources.readers import open_reader, open_source
+from services.sources.readers import open_reader
 from services.sources.webdataset import WebDatasetReader, expand_braces
 
 
@@ -92,8 +96,10 @@ def test_upload_limit_reaches_tar_members_of_a_job(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr(tarfile.TarFile, "extractfile", recording)
     grant = ReadGrant.from_dict({"roots": [str(tmp_path)], "explain": True})
-    source = {"kind": "path", "path": str(shard), "grant": grant.as_dict()}
-    entries = list(open_source(source, Limits(max_upload_bytes=1000)))
+    source = WebDatasetSource(path=str(shard), target=str(shard), grant=grant)
+    pipeline = SimpleNamespace(limits=Limits(max_upload_bytes=1000))  # the runner reads only its limits
+    runner = runner_for(source, "store", JobContext(pipeline=pipeline))  # type: ignore[arg-type]
+    entries = list(runner.reader())  # type: ignore[attr-defined]
     assert [type(e).__name__ for e in entries] == ["FailedItem", "SourceItem"]
     reason = entries[0].reason  # type: ignore[union-attr]
     assert "0.jpg is 2,000 bytes, over the limit of 1,000 bytes" in reason and "MAX_UPLOAD_BYTES" in reason
