@@ -9,7 +9,9 @@ DEMO_COUNT ?= 600
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test lint typecheck unit train-shapes bench clean web-vendor e2e
+WEB := services/web
+
+.PHONY: install demo test lint typecheck typecheck-web unit train-shapes bench clean web-vendor e2e
 
 install: $(VENV)/.installed
 
@@ -33,18 +35,28 @@ demo: install
 	@echo
 	SIGNIFIER_DATA_DIR=$(DEMO_DIR) SIGNIFIER_MODEL=shapes-clip $(BIN)/signifier serve --host $(HOST) --port $(PORT)
 
-lint: install
+lint: install typecheck-web
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy
 
+# The UI's JavaScript against its JSDoc types: TypeScript's checker, pinned in services/web/package.json
+# (see services/web/jsconfig.json). npm ci runs only when node_modules is missing or older than the lockfile.
+typecheck-web: $(WEB)/node_modules/.package-lock.json
+	cd $(WEB) && node_modules/.bin/tsc -p jsconfig.json
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 unit: install
 	$(BIN)/pytest tests/unit -q
 
-# The whole suite: lint, layer contracts (.importlinter), types, unit, integration (real services), e2e (real browser where installed).
-test: install
+# The whole suite: lint, layer contracts (.importlinter), types (Python and the UI's JS), unit, integration
+# (real services), e2e (real browser where installed).
+test: install typecheck-web
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy

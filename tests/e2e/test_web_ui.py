@@ -195,7 +195,7 @@ def test_opposition_large_small_puts_large_shapes_on_the_a_side(page_factory: An
     assert share(b_side, size="small") >= 0.8, b_side
     assert parse_qs(urlparse(page.url).query) == {"view": ["opposition"], "collection": ["shapes"], "a": ["large"],
                                                   "b": ["small"]}
-    # Deltas: descending on the A side; with the oppositions route, each is sim_a − sim_b.
+    # Deltas (sim_a − sim_b): descending on the A side.
     deltas = [float(x) for x in page.eval_on_selector_all(".pole-a .hit", "els => els.map(e => e.dataset.score)")]
     assert deltas == sorted(deltas, reverse=True)
     settle(page)
@@ -337,8 +337,6 @@ def test_payload_filter_is_applied_and_kept_in_the_url(page_factory: Any) -> Non
 
 
 def test_save_a_concept_and_use_it_as_a_chip(page_factory: Any, api: Any) -> None:
-    if api.get("/v1/collections/shapes/concepts").status_code in (404, 405):
-        pytest.skip("this server has no saved concepts")
     page, _ = page_factory()
     search(page, '"blue" - "red"')
     try:

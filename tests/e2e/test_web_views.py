@@ -1,5 +1,4 @@
-"""Bias probe, classify and path views in the browser. Each route may be missing on an older server;
-then the view must say "not available on this server" (and the test checks that instead)."""
+"""Bias probe, classify and path views in the browser (the UI ships with its API: every route is there)."""
 
 from __future__ import annotations
 
@@ -17,23 +16,10 @@ from tests.e2e.conftest import settle
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def has_route(api: Any, method: str, path: str) -> bool:
-    """False when the app has no such route (404 ``route_not_found`` or a plain-text detail, or 405)."""
-    r = api.request(method, path, json={})
-    detail = r.json().get("detail") if r.headers.get("content-type", "").startswith("application/json") else None
-    no_route = not isinstance(detail, dict) or detail.get("code") == "route_not_found"
-    return not (r.status_code == 405 or (r.status_code == 404 and no_route))
-
-
 def point_id(api: Any, **payload: str) -> str:
     r = api.post("/v1/collections/shapes/search", json={"expression": '"a shape"', "limit": 1, "filter": payload})
     assert r.status_code == 200, r.text
     return str(r.json()["hits"][0]["id"])
-
-
-def expect_unavailable(page: Any) -> None:
-    note = page.wait_for_selector("[data-unavailable]")
-    assert "not available on this server" in (note.text_content() or "")
 
 
 def test_classify_view(page_factory: Any, api: Any, shots: Path) -> None:
@@ -43,9 +29,6 @@ def test_classify_view(page_factory: Any, api: Any, shots: Path) -> None:
     page.goto(f"/?view=classify&collection=shapes&sel={red}&sel={blue}")
     page.get_by_label("Labels (comma or line separated)").fill("red, green, blue")
     page.get_by_role("button", name="Classify", exact=True).click()
-    if not has_route(api, "POST", "/v1/classify"):
-        expect_unavailable(page)
-        return
     page.wait_for_selector(".classified-item")
     tops = page.eval_on_selector_all(".classified-item", "els => els.map(e => e.dataset.topLabel)")
     assert tops == ["red", "blue"]
@@ -62,9 +45,6 @@ def test_bias_view_heatmap_contrast_and_csv(page_factory: Any, api: Any, shots: 
     page.goto(f"/?view=bias&collection=shapes&sel={red}&sel={blue}")
     page.get_by_label("Prompts, one per line").fill("a red shape\na blue shape\na circle")
     page.get_by_role("button", name="Compute the matrix").click()
-    if not has_route(api, "POST", "/v1/similarity"):
-        expect_unavailable(page)
-        return
     page.wait_for_selector("table.heatmap")
     cell = "table.heatmap tbody tr:not(.contrast-row) td"
     values = page.eval_on_selector_all(cell, "els => els.map(e => Number(e.dataset.value))")
@@ -87,9 +67,6 @@ def test_path_view_film_strip(page_factory: Any, api: Any, shots: Path) -> None:
     expression = '"a large star"'
     page, _ = page_factory()
     page.goto(f"/?view=path&collection=shapes&k=8&q={quote(expression)}")
-    if not has_route(api, "POST", "/v1/collections/shapes/path"):
-        expect_unavailable(page)
-        return
     ordered = '.filmstrip[aria-label="Results in path order"] .frame'
     page.wait_for_selector(ordered)
     ids = page.eval_on_selector_all(ordered, "els => els.map(e => e.dataset.id)")

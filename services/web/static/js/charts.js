@@ -1,22 +1,19 @@
+// @ts-check
 // Two small charts drawn as accessible SVG/HTML (no chart library needed for bars and a table):
 // a histogram of the collection along an axis, and a heatmap of a similarity matrix.
 
 import { html } from "./html.js";
 
-/**
- * Normalise the server's histogram to [{lo, hi, count}]. Accepts {edges, counts} (numpy style) or
- * {bins: [{lo, hi, count}]} / [{start, end, count}] so the view does not depend on one spelling.
- */
+/** @typedef {{lo: number, hi: number, count: number}} Bin */
+
+/** The server's histogram ({edges, counts}, numpy style: one more edge than counts) as bins.
+ * @param {import("./api.js").HistogramData | null} h @returns {Bin[]} */
 export function histogramBins(h) {
   if (!h) return [];
-  if (Array.isArray(h.edges) && Array.isArray(h.counts)) {
-    return h.counts.map((count, i) => ({ lo: h.edges[i], hi: h.edges[i + 1], count }));
-  }
-  const bins = Array.isArray(h) ? h : h.bins;
-  if (!Array.isArray(bins)) return [];
-  return bins.map((b) => ({ lo: b.lo ?? b.start ?? b.min, hi: b.hi ?? b.end ?? b.max, count: b.count }));
+  return h.counts.map((count, i) => ({ lo: h.edges[i], hi: h.edges[i + 1], count }));
 }
 
+/** @param {{bins: Bin[], label: string}} props */
 export function Histogram({ bins, label }) {
   if (!bins.length) return null;
   const W = 600;
@@ -26,6 +23,7 @@ export function Histogram({ bins, label }) {
   const hi = bins[bins.length - 1].hi;
   const span = hi - lo || 1;
   const maxC = Math.max(...bins.map((b) => b.count), 1);
+  /** @param {number} v */
   const x = (v) => pad + ((v - lo) / span) * (W - 2 * pad);
   const total = bins.reduce((s, b) => s + b.count, 0);
   return html`<figure class="histogram">
@@ -46,7 +44,8 @@ export function Histogram({ bins, label }) {
   </figure>`;
 }
 
-/** A diverging colour for v in [lo, hi] (blue below the middle, orange above), readable as a background. */
+/** A diverging colour for v in [lo, hi] (blue below the middle, orange above), readable as a background.
+ * @param {number} v @param {number} lo @param {number} hi */
 function cellColor(v, lo, hi) {
   const t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
   const hue = t < 0.5 ? 215 : 28;
@@ -57,6 +56,8 @@ function cellColor(v, lo, hi) {
 /**
  * A heatmap as a table (screen readers read the numbers). rows/cols are labels; values[i][j] floats.
  * `contrast` adds a last row (values per column) with its own colour scale.
+ * @param {{rows: string[], cols: string[], values: number[][], contrast?: number[], contrastLabel?: string,
+ *   rowHeader?: string}} props
  */
 export function Heatmap({ rows, cols, values, contrast, contrastLabel, rowHeader }) {
   const flat = values.flat();

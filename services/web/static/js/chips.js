@@ -1,13 +1,20 @@
+// @ts-check
 // The parsed expression as chips: one per term the server understood, each with a weight slider
 // (−1…+1) and a typed value (any finite number). Changing either calls onWeight; the view re-queries.
 
 import { Thumb } from "./components.js";
+import { withValue } from "./dom.js";
 import { formatWeight, pointIdOf, termLabel, uploadIndexOf } from "./expr.js";
 import { html } from "./html.js";
 
+/** @typedef {import("./api.js").Term} Term */
+/** @typedef {import("./components.js").Upload} Upload */
+
+/** @type {Record<string, string>} */
 const KIND_NAMES = { text: "text", ensemble: "prompts", point: "image", upload: "upload", concept: "concept",
   axis: "axis" };
 
+/** @param {{term: Term, collection: string, uploads: Upload[]}} props */
 function ChipVisual({ term, collection, uploads }) {
   const id = pointIdOf(term);
   if (id !== null && collection) {
@@ -18,6 +25,8 @@ function ChipVisual({ term, collection, uploads }) {
   return null;
 }
 
+/** @param {{terms: Term[], collection: string, uploads: Upload[], onWeight: (i: number, w: number) => void,
+ *   onRemove: (i: number) => void}} props */
 export function Chips({ terms, collection, uploads, onWeight, onRemove }) {
   if (!terms.length) return null;
   return html`<ul class="chips" aria-label="Terms of the expression">
@@ -37,13 +46,13 @@ export function Chips({ terms, collection, uploads, onWeight, onRemove }) {
         <div class="chip-weight">
           <input id=${id} type="range" min="-1" max="1" step="0.05" value=${Math.max(-1, Math.min(1, w))}
             aria-label=${`Weight of ${label}`} aria-valuetext=${`${w < 0 ? "minus " : ""}${formatWeight(w)}`}
-            onInput=${(e) => onWeight(i, Number(e.currentTarget.value))} />
+            onInput=${withValue((v) => onWeight(i, Number(v)))} />
           <input type="number" class="chip-num" step="0.05" value=${Number(w.toFixed(3))}
             aria-label=${`Weight of ${label}, typed`}
-            onChange=${(e) => {
-              const v = Number(e.currentTarget.value);
-              if (e.currentTarget.value !== "" && Number.isFinite(v)) onWeight(i, v);
-            }} />
+            onChange=${withValue((typed) => {
+              const v = Number(typed);
+              if (typed !== "" && Number.isFinite(v)) onWeight(i, v);
+            })} />
         </div>
       </li>`;
     })}

@@ -1,10 +1,17 @@
-// Small shared pieces: thumbnails that work with API keys, error and "not available" notes, the key prompt.
+// @ts-check
+// Small shared pieces: thumbnails that work with API keys, error notes, the key prompt, uploads.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { fileToBase64, getKey, thumbSrc, thumbUrl } from "./api.js";
+import { ApiError, fileToBase64, getKey, thumbSrc, thumbUrl } from "./api.js";
+import { prevent } from "./dom.js";
 import { html } from "./html.js";
 
-/** A point's thumbnail. Without a key a plain <img src>; with one, fetched with the header. */
+/** @typedef {import("preact").ComponentChildren} Children */
+/** An image the user added in this tab: its name, an object URL to show it, its base64 body to send.
+ * @typedef {{name: string, url: string, b64: string}} Upload */
+
+/** A point's thumbnail. Without a key a plain <img src>; with one, fetched with the header.
+ * @param {{collection: string, id: string, size?: number, alt?: string, className?: string}} props */
 export function Thumb({ collection, id, size = 256, alt = "", className = "" }) {
   const [src, setSrc] = useState(() => (getKey() ? "" : thumbUrl(collection, id, size)));
   useEffect(() => {
@@ -29,27 +36,24 @@ export function Thumb({ collection, id, size = 256, alt = "", className = "" }) 
     width=${size} height=${size} />`;
 }
 
-/** An API error shown where it happened; `missing` routes read as "not available on this server". */
-export function ErrorNote({ error, what }) {
+/** An API error shown where it happened. @param {{error: Error | null}} props */
+export function ErrorNote({ error }) {
   if (!error) return null;
-  if (error.missing) return html`<${Unavailable} what=${what} />`;
-  return html`<p class="error-note" role="alert" data-status=${error.status}>
-    ${error.status ? html`<strong>${error.status}</strong> ` : ""}${error.message}</p>`;
+  const status = error instanceof ApiError ? error.status : undefined;
+  return html`<p class="error-note" role="alert" data-status=${status}>
+    ${status ? html`<strong>${status}</strong> ` : ""}${error.message}</p>`;
 }
 
-export function Unavailable({ what }) {
-  return html`<p class="unavailable" role="status" data-unavailable="true">
-    ${what || "This feature"}: not available on this server (its API does not have this route).</p>`;
-}
-
+/** @param {{children: Children}} props */
 export function Empty({ children }) {
   return html`<p class="empty">${children}</p>`;
 }
 
-/** The API-key dialog (server mode). The key is kept in sessionStorage only, never in the URL. */
+/** The API-key dialog (server mode). The key is kept in sessionStorage only, never in the URL.
+ * @param {{open: boolean, onSubmit: (key: string | null) => void, onCancel: () => void}} props */
 export function KeyDialog({ open, onSubmit, onCancel }) {
-  const ref = useRef(null);
-  const input = useRef(null);
+  const ref = useRef(/** @type {HTMLDialogElement | null} */ (null));
+  const input = useRef(/** @type {HTMLInputElement | null} */ (null));
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
@@ -58,16 +62,13 @@ export function KeyDialog({ open, onSubmit, onCancel }) {
       input.current?.focus();
     } else if (!open && d.open) d.close();
   }, [open]);
-  const submit = (e) => {
-    e.preventDefault();
-    const key = input.current.value.trim();
-    input.current.value = "";
+  const submit = prevent(() => {
+    const field = /** @type {HTMLInputElement} */ (input.current);
+    const key = field.value.trim();
+    field.value = "";
     onSubmit(key || null);
-  };
-  return html`<dialog ref=${ref} class="key-dialog" aria-labelledby="key-title" onCancel=${(e) => {
-      e.preventDefault();
-      onCancel();
-    }}>
+  });
+  return html`<dialog ref=${ref} class="key-dialog" aria-labelledby="key-title" onCancel=${prevent(onCancel)}>
     <form method="dialog" onSubmit=${submit}>
       <h2 id="key-title">API key needed</h2>
       <p>This server asks for an API key. It is kept in this tab's session storage only.</p>
@@ -80,7 +81,8 @@ export function KeyDialog({ open, onSubmit, onCancel }) {
   </dialog>`;
 }
 
-/** Uploaded files as removable thumbnails (object URLs made from the files themselves). */
+/** Uploaded files as removable thumbnails (object URLs made from the files themselves).
+ * @param {{uploads: Upload[], onRemove?: (i: number) => void, label?: string}} props */
 export function UploadList({ uploads, onRemove, label = "Uploads" }) {
   if (!uploads.length) return null;
   return html`<ul class="upload-list" aria-label=${label}>
@@ -95,7 +97,9 @@ export function UploadList({ uploads, onRemove, label = "Uploads" }) {
   </ul>`;
 }
 
-/** Turns dropped/picked files into {name, url, b64}; only images, each checked for size. */
+/** Turns dropped/picked files into uploads; only images, each checked for size.
+ * @param {Iterable<File>} files @param {number} [maxBytes]
+ * @returns {Promise<{images: Upload[], rejected: string[]}>} */
 export async function readImageFiles(files, maxBytes = 20 * 1024 * 1024) {
   const out = [];
   const rejected = [];

@@ -1,10 +1,13 @@
+// @ts-check
 // The expression box: a plain <input> (so typing, IME, undo and screen readers behave natively) over a
 // highlighted copy of its text. A parse error from the server (422 with `position`) is marked in place.
 
 import { useRef } from "preact/hooks";
+import { prevent, withValue } from "./dom.js";
 import { tokenize } from "./expr.js";
 import { html } from "./html.js";
 
+/** @param {{text: string, errorAt: number | null}} props */
 function Highlight({ text, errorAt }) {
   const tokens = tokenize(text);
   const parts = [];
@@ -34,26 +37,24 @@ function Highlight({ text, errorAt }) {
  */
 export function ExpressionBox({ value, onInput, onSubmit, error, busy, id = "expr", label = "Expression",
   placeholder = '"a red circle" - "red" + "blue"' }) {
-  const back = useRef(null);
+  const back = useRef(/** @type {HTMLDivElement | null} */ (null));
   // The error belongs to the text it was raised for; once the text changes the mark would lie.
-  const pos = error && Number.isInteger(error.position) && (error.expression ?? value) === value
-    ? error.position : null;
+  const at = error?.position;
+  const pos = at !== undefined && Number.isInteger(at) && (error?.expression ?? value) === value ? at : null;
+  /** @param {Event} e */
   const sync = (e) => {
-    if (back.current) back.current.scrollLeft = e.currentTarget.scrollLeft;
+    if (back.current) back.current.scrollLeft = /** @type {HTMLInputElement} */ (e.currentTarget).scrollLeft;
   };
   const errId = `${id}-error`;
-  return html`<form class="expr-form" role="search" onSubmit=${(e) => {
-      e.preventDefault();
-      onSubmit();
-    }}>
+  return html`<form class="expr-form" role="search" onSubmit=${prevent(onSubmit)}>
     <label for=${id} class="visually-hidden">${label}</label>
     <div class=${`exprbox${error ? " has-error" : ""}`}>
       <div class="expr-backdrop" ref=${back} aria-hidden="true"><${Highlight} text=${value} errorAt=${pos} /></div>
       <input id=${id} class="expr-input" type="text" value=${value} spellcheck="false" autocomplete="off"
         autocapitalize="off" placeholder=${placeholder} aria-invalid=${error ? "true" : "false"}
         aria-describedby=${error ? errId : undefined}
-        onInput=${(e) => {
-          onInput(e.currentTarget.value);
+        onInput=${(/** @type {Event} */ e) => {
+          withValue(onInput)(e);
           sync(e);
         }} onScroll=${sync} onKeyUp=${sync} onClick=${sync} />
     </div>

@@ -1,3 +1,4 @@
+// @ts-check
 // The results grid: thumbnails with rank and score; hover or focus shows the alt-text and each term's
 // contribution (from `explain`). Between two result sets, cards that stay glide to their new place
 // (FLIP with the Web Animations API), new ones animate in, and the ones that left are listed apart.
@@ -6,8 +7,12 @@ import { useLayoutEffect, useRef } from "preact/hooks";
 import { Thumb } from "./components.js";
 import { html } from "./html.js";
 
+/** @typedef {import("./api.js").Hit} Hit */
+/** @typedef {{id: string, payload?: import("./api.js").Payload}} Shown  anything with a point's id and payload */
+
 const reducedMotion = () => window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
 
+/** @param {{contributions?: Record<string, number> | null}} props */
 function Contributions({ contributions }) {
   const entries = Object.entries(contributions || {});
   if (!entries.length) return null;
@@ -22,21 +27,23 @@ function Contributions({ contributions }) {
     </tbody></table>`;
 }
 
+/** @param {Shown} hit @returns {string} */
 export function altText(hit) {
   const p = hit.payload || {};
   return String(p.alt_text || p.source || hit.id);
 }
 
 /**
- * @param {{hits: object[], collection: string, entered?: Set<string>, left?: object[],
+ * @template {Hit} H
+ * @param {{hits: H[], collection: string, entered?: Set<string>, left?: Hit[],
  *   onMore?: (id: string) => void, onLess?: (id: string) => void,
  *   selected?: string[], onToggleSelect?: (id: string) => void, scoreLabel?: string,
- *   extra?: (hit: object) => any, label?: string}} props
+ *   extra?: (hit: H) => unknown, label?: string}} props
  */
 export function ResultsGrid({ hits, collection, entered, left, onMore, onLess, selected, onToggleSelect,
   scoreLabel = "score", extra, label = "Results" }) {
-  const nodes = useRef(new Map());
-  const rects = useRef(new Map());
+  const nodes = useRef(/** @type {Map<string, HTMLElement>} */ (new Map()));
+  const rects = useRef(/** @type {Map<string, DOMRect>} */ (new Map()));
 
   useLayoutEffect(() => {
     const next = new Map();
@@ -65,7 +72,7 @@ export function ResultsGrid({ hits, collection, entered, left, onMore, onLess, s
         const isNew = entered?.has(hit.id);
         const isSel = selected?.includes(hit.id);
         return html`<li key=${hit.id} class=${`hit${isNew ? " entered" : ""}`} tabindex="0"
-          ref=${(el) => el && nodes.current.set(hit.id, el)}
+          ref=${(/** @type {HTMLElement | null} */ el) => el && nodes.current.set(hit.id, el)}
           data-id=${hit.id} data-rank=${i + 1} data-score=${hit.score} data-alt=${alt}
           data-change=${isNew ? "entered" : "stayed"} data-payload=${JSON.stringify(hit.payload || {})}
           aria-label=${`${i + 1}. ${alt}, ${scoreLabel} ${Number(hit.score).toFixed(3)}`}>

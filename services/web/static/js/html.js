@@ -1,3 +1,4 @@
+// @ts-check
 // Preact with htm tagged templates: components without a JSX build step.
 import { h } from "preact";
 import htm from "htm";

@@ -1,16 +1,20 @@
+// @ts-check
 // Bias probe: images × prompts as a similarity matrix (heatmap), the difference between two image rows
 // (a group contrast) for each prompt, and the server's CSV of both.
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { Heatmap } from "../charts.js";
 import { Empty, ErrorNote } from "../components.js";
+import { prevent, withValue } from "../dom.js";
 import { html } from "../html.js";
+import { useRequest } from "../request.js";
 import { setRoute } from "../state.js";
 import { imageLabels, imageRefs, ImagePicker } from "./picker.js";
 
 const DEFAULT_PROMPTS = ["a red shape", "a blue shape", "a large shape", "a small shape"];
 
+/** @param {string} text @param {string} name */
 function download(text, name) {
   const a = document.createElement("a");
   a.href = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
@@ -19,14 +23,12 @@ function download(text, name) {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
+/** @param {import("./index.js").ViewProps} props */
 export function BiasView({ route, collection, uploads, removeUpload }) {
   const selected = route.sel || [];
   const [prompts, setPrompts] = useState((route.p || DEFAULT_PROMPTS).join("\n"));
-  const [result, setResult] = useState(null);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
   const [run, setRun] = useState(0);
-  const seq = useRef(0);
+  const [csvError, setCsvError] = useState(/** @type {Error | null} */ (null));
   const names = imageLabels(selected, uploads);
   const n = names.length;
   const ra = Math.min(Number(route.ra ?? 0), Math.max(n - 1, 0));
@@ -41,26 +43,24 @@ export function BiasView({ route, collection, uploads, removeUpload }) {
   });
 
   // Runs on "Compute" and again when the contrast rows change, so what is shown is the server's answer.
-  useEffect(() => {
-    if (!run) return;
-    const my = ++seq.current;
-    setBusy(true);
-    setError(null);
-    api
-      .similarity(body())
-      .then((r) => my === seq.current && setResult(r), (err) => my === seq.current && (setError(err), setResult(null)))
-      .finally(() => my === seq.current && setBusy(false));
-  }, [run, ra, rb]);
+  const matrix = useRequest(run ? `${run}\n${ra}\n${rb}` : "", () => api.similarity(body()));
+  const result = matrix.result;
+  const error = matrix.error ?? csvError;
+  const busy = matrix.busy;
 
-  const submit = (e) => {
-    e.preventDefault();
+  const submit = prevent(() => {
+    setCsvError(null);
     setRoute({ p: prompts.split("\n").map((x) => x.trim()).filter(Boolean) }, { replace: true });
     setRun((x) => x + 1);
+  });
+  const csv = () => {
+    setCsvError(null);
+    api.similarityCsv(body()).then((text) => download(text, "similarity.csv"), setCsvError);
   };
-  const csv = () => api.similarity(body(), "text/csv").then((text) => download(text, "similarity.csv"), setError);
-  const rowSelect = (key, value, label) => html`<label>${label} <select value=${value}
-    onChange=${(e) => setRoute({ [key]: e.currentTarget.value }, { replace: true })}>
-    ${result.rows.map((r, i) => html`<option value=${i} key=${i}>${r}</option>`)}</select></label>`;
+  /** @param {"ra" | "rb"} key @param {number} value @param {string} label @param {string[]} rows */
+  const rowSelect = (key, value, label, rows) => html`<label>${label} <select value=${value}
+    onChange=${withValue((v) => setRoute({ [key]: v }, { replace: true }))}>
+    ${rows.map((r, i) => html`<option value=${i} key=${i}>${r}</option>`)}</select></label>`;
   const contrast = result?.contrasts?.[0];
 
   return html`<section class="view view-bias" aria-labelledby="bias-title">
@@ -70,14 +70,14 @@ export function BiasView({ route, collection, uploads, removeUpload }) {
     <${ImagePicker} collection=${collection} selected=${selected} uploads=${uploads} removeUpload=${removeUpload} />
     <form onSubmit=${submit} class="stack">
       <label>Prompts, one per line <textarea rows="5" value=${prompts}
-        onInput=${(e) => setPrompts(e.currentTarget.value)} required spellcheck="false"></textarea></label>
+        onInput=${withValue(setPrompts)} required spellcheck="false"></textarea></label>
       <button type="submit" disabled=${busy || !n}>${busy ? "Computing…" : "Compute the matrix"}</button>
     </form>
-    <${ErrorNote} error=${error} what="Similarity matrices (bias probing)" />
+    <${ErrorNote} error=${error} />
     ${!result && !error && html`<${Empty}>Pick two or more images and list prompts.</${Empty}>`}
     ${result && html`<div class="matrix-tools">
-        ${result.rows.length >= 2 && html`<span class="inline">Contrast ${rowSelect("ra", ra, "row")}
-          ${rowSelect("rb", rb, "minus row")}</span>`}
+        ${result.rows.length >= 2 && html`<span class="inline">Contrast ${rowSelect("ra", ra, "row", result.rows)}
+          ${rowSelect("rb", rb, "minus row", result.rows)}</span>`}
         <button type="button" class="secondary" onClick=${csv}>Download CSV</button>
       </div>
       <${Heatmap} rows=${result.rows} cols=${result.columns} values=${result.matrix} contrast=${contrast?.values}

@@ -1,16 +1,22 @@
+// @ts-check
 // Jobs: create a collection, start an ingestion (a folder or manifest on the server, or uploaded files),
 // and follow each job's progress bar and per-item failures (polled while any job is unfinished).
 
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.js";
 import { ErrorNote } from "../components.js";
+import { prevent, withFiles, withValue } from "../dom.js";
 import { html } from "../html.js";
 import { setRoute } from "../state.js";
 
+/** @typedef {import("../api.js").Job} Job */
+
 const POLL_MS = 1000;
+/** @param {Job} j */
 const live = (j) => j.state === "queued" || j.state === "running";
 
-function Job({ job, onCancel }) {
+/** @param {{job: Job, onCancel: (id: string) => void}} props */
+function JobItem({ job, onCancel }) {
   const finished = job.done + job.failed;
   return html`<li class=${`job job-${job.state}`} data-job-id=${job.job_id} data-state=${job.state}>
     <div class="job-head">
@@ -25,16 +31,17 @@ function Job({ job, onCancel }) {
       <span>${job.done} stored${job.failed ? `, ${job.failed} failed` : ""}${job.total ? ` of ${job.total}` : ""}</span>
     </label>
     ${job.message && html`<p class="job-message">${job.message}</p>`}
-    ${job.errors?.length > 0 && html`<details class="job-errors" open=${job.errors.length <= 5}>
+    ${job.errors.length > 0 && html`<details class="job-errors" open=${job.errors.length <= 5}>
       <summary>${job.errors.length} failure${job.errors.length > 1 ? "s" : ""}</summary>
       <ul>${job.errors.map((e, i) => html`<li key=${i}><code>${e.item}</code> — ${e.reason}</li>`)}</ul>
     </details>`}
   </li>`;
 }
 
+/** @param {import("./index.js").ViewProps} props */
 export function JobsView({ collection, reloadCollections }) {
-  const [jobs, setJobs] = useState([]);
-  const [error, setError] = useState(null);
+  const [jobs, setJobs] = useState(/** @type {Job[]} */ ([]));
+  const [error, setError] = useState(/** @type {Error | null} */ (null));
   const [path, setPath] = useState("");
   const [newName, setNewName] = useState("");
   const [tick, setTick] = useState(0);
@@ -42,6 +49,7 @@ export function JobsView({ collection, reloadCollections }) {
   useEffect(() => {
     if (!collection) return undefined;
     let stop = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
     let timer;
     const poll = () =>
       api.jobs(collection).then(
@@ -68,45 +76,41 @@ export function JobsView({ collection, reloadCollections }) {
     setError(null);
     setTick((t) => t + 1);
   };
-  const startPath = (e) => {
-    e.preventDefault();
+  const startPath = prevent(() => {
     api.ingestPath(collection, path.trim()).then(started, setError);
-  };
-  const startUpload = (e) => {
-    const files = [...e.currentTarget.files];
-    e.currentTarget.value = "";
+  });
+  const startUpload = withFiles((files) => {
     if (!files.length) return;
     const form = new FormData();
     files.forEach((f) => form.append("files", f, f.name));
     api.ingestFiles(collection, form).then(started, setError);
-  };
-  const create = (e) => {
-    e.preventDefault();
+  });
+  const create = prevent(() => {
     api.createCollection(newName.trim()).then(() => {
       reloadCollections();
       setRoute({ collection: newName.trim() });
       setNewName("");
     }, setError);
-  };
+  });
 
   return html`<section class="view view-jobs" aria-labelledby="jobs-title">
     <h1 id="jobs-title">Ingestion jobs ${collection ? html`for <code>${collection}</code>` : ""}</h1>
     <form class="inline" onSubmit=${create}>
-      <label>New collection <input value=${newName} onInput=${(e) => setNewName(e.currentTarget.value)}
+      <label>New collection <input value=${newName} onInput=${withValue(setNewName)}
         required maxlength="64" placeholder="name" /></label>
       <button type="submit" class="secondary">Create</button>
     </form>
     ${collection && html`<form class="inline" onSubmit=${startPath}>
       <label>Folder or manifest on the server <input class="wide" value=${path} required spellcheck="false"
-        onInput=${(e) => setPath(e.currentTarget.value)} placeholder="/data/images or /data/manifest.jsonl" /></label>
+        onInput=${withValue(setPath)} placeholder="/data/images or /data/manifest.jsonl" /></label>
       <button type="submit">Ingest</button>
       <label class="file-button">Upload images…<input type="file" accept="image/*" multiple class="visually-hidden"
         onChange=${startUpload} /></label>
     </form>`}
-    <${ErrorNote} error=${error} what="Jobs" />
+    <${ErrorNote} error=${error} />
     <ol class="jobs" aria-live="polite">
-      ${jobs.map((j) => html`<${Job} key=${j.job_id} job=${j}
-        onCancel=${(id) => api.cancelJob(id).then(started, setError)} />`)}
+      ${jobs.map((j) => html`<${JobItem} key=${j.job_id} job=${j}
+        onCancel=${(/** @type {string} */ id) => api.cancelJob(id).then(started, setError)} />`)}
     </ol>
     ${collection && !jobs.length && html`<p class="empty">No jobs for this collection yet.</p>`}
   </section>`;

@@ -1,35 +1,22 @@
+// @ts-check
 // Path: the top results of an expression, reordered along a short path through embedding space
 // (nearest-neighbour tour improved by 2-opt on the server), laid out as a film strip; and a walk from
 // expression A to expression B (slerp between them, the nearest unseen image at each step).
 
-import { useEffect, useRef, useState } from "preact/hooks";
-import { api } from "../api.js";
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError } from "../api.js";
 import { Empty, ErrorNote, Thumb } from "../components.js";
+import { prevent, withValue } from "../dom.js";
 import { ExpressionBox } from "../expression-box.js";
 import { altText } from "../grid.js";
 import { html } from "../html.js";
+import { useRequest } from "../request.js";
 import { setRoute } from "../state.js";
 import { poleExpression } from "./opposition.js";
 
-/** Runs `request()` whenever `key` changes (and is truthy); the latest answer wins. */
-function useRequest(key, request) {
-  const [state, setState] = useState({ result: null, error: null, busy: false });
-  const seq = useRef(0);
-  useEffect(() => {
-    if (!key) {
-      setState({ result: null, error: null, busy: false });
-      return;
-    }
-    const my = ++seq.current;
-    setState((s) => ({ ...s, busy: true, error: null }));
-    request().then(
-      (result) => my === seq.current && setState({ result, error: null, busy: false }),
-      (error) => my === seq.current && setState({ result: null, error, busy: false }),
-    );
-  }, [key]);
-  return state;
-}
+/** @typedef {import("../api.js").PathPoint} PathPoint */
 
+/** @param {{frames: PathPoint[], collection: string, label: string, caption: (h: PathPoint, i: number) => string}} props */
 function FilmStrip({ frames, collection, label, caption }) {
   return html`<ol class="filmstrip" aria-label=${label}>
     ${frames.map((h, i) => html`<li key=${`${h.id}-${i}`} class="frame" data-id=${h.id} data-step=${i} tabindex="0"
@@ -41,6 +28,7 @@ function FilmStrip({ frames, collection, label, caption }) {
   </ol>`;
 }
 
+/** @param {import("./index.js").ViewProps} props */
 export function PathView({ route, collection }) {
   const q = route.q || "";
   const k = Math.min(Math.max(Number(route.k) || 16, 2), 200);
@@ -57,12 +45,15 @@ export function PathView({ route, collection }) {
   const ordered = useRequest(collection && q.trim() ? `${collection}\n${q}\n${k}` : "", () =>
     api.path(collection, { expression: q, limit: k }),
   );
-  const walkKey = collection && route.from?.trim() && route.to?.trim() ? `${collection}\n${route.from}\n${route.to}\n${steps}` : "";
+  const walkFrom = route.from?.trim() ? route.from : "";
+  const walkTo = route.to?.trim() ? route.to : "";
+  const walkKey = collection && walkFrom && walkTo ? `${collection}\n${walkFrom}\n${walkTo}\n${steps}` : "";
   const walked = useRequest(walkKey, () =>
-    api.path(collection, { walk: { from: poleExpression(route.from), to: poleExpression(route.to), steps } }),
+    api.path(collection, { walk: { from: poleExpression(walkFrom), to: poleExpression(walkTo), steps } }),
   );
 
-  const exprError = ordered.error?.detail?.code === "invalid_expression" ? ordered.error.detail : null;
+  const exprError = ordered.error instanceof ApiError && ordered.error.detail.code === "invalid_expression"
+    ? ordered.error.detail : null;
   const r = ordered.result;
   return html`<section class="view view-path" aria-labelledby="path-title">
     <h1 id="path-title">Path</h1>
@@ -70,30 +61,27 @@ export function PathView({ route, collection }) {
     <${ExpressionBox} id="path-expr" value=${text} onInput=${setText} onSubmit=${() => setRoute({ q: text })}
       error=${exprError} busy=${ordered.busy} />
     <label class="inline">Images <input type="number" min="2" max="200" value=${k} size="4"
-      onChange=${(e) => setRoute({ k: e.currentTarget.value }, { replace: true })} /></label>
-    ${!exprError && html`<${ErrorNote} error=${ordered.error} what="Paths" />`}
+      onChange=${withValue((v) => setRoute({ k: v }, { replace: true }))} /></label>
+    ${!exprError && html`<${ErrorNote} error=${ordered.error} />`}
     ${!r && !ordered.error && html`<${Empty}>Type an expression to lay its results out along a path.</${Empty}>`}
     ${r && html`<p class="query-info">${`${r.order.length} frames · path length `}<span
       data-path-length>${Number(r.length).toFixed(3)}</span>${
       ` rad (in ranked order: ${Number(r.input_length).toFixed(3)} rad)`}</p>
       <${FilmStrip} frames=${r.order} collection=${collection} label="Results in path order"
-        caption=${(h, i) => (i > 0 ? Number(h.step).toFixed(3) : "")} />`}
+        caption=${(/** @type {PathPoint} */ h, /** @type {number} */ i) => (i > 0 ? Number(h.step).toFixed(3) : "")} />`}
 
     <h2>Walk from A to B</h2>
-    <form class="pole-form" onSubmit=${(e) => {
-      e.preventDefault();
-      setRoute({ from: from.trim(), to: to.trim() });
-    }}>
-      <label>From <input value=${from} onInput=${(e) => setFrom(e.currentTarget.value)} required
+    <form class="pole-form" onSubmit=${prevent(() => setRoute({ from: from.trim(), to: to.trim() }))}>
+      <label>From <input value=${from} onInput=${withValue(setFrom)} required
         placeholder="a small red circle" spellcheck="false" /></label>
-      <label>To <input value=${to} onInput=${(e) => setTo(e.currentTarget.value)} required
+      <label>To <input value=${to} onInput=${withValue(setTo)} required
         placeholder="a large blue square" spellcheck="false" /></label>
       <label>Steps <input type="number" min="2" max="100" value=${steps} size="4"
-        onChange=${(e) => setRoute({ steps: e.currentTarget.value }, { replace: true })} /></label>
+        onChange=${withValue((v) => setRoute({ steps: v }, { replace: true }))} /></label>
       <button type="submit" disabled=${walked.busy}>${walked.busy ? "Walking…" : "Walk"}</button>
     </form>
-    <${ErrorNote} error=${walked.error} what="Walks" />
+    <${ErrorNote} error=${walked.error} />
     ${walked.result?.walk && html`<${FilmStrip} frames=${walked.result.walk} collection=${collection}
-      label="Walk from A to B" caption=${(h) => `t=${Number(h.t).toFixed(2)}`} />`}
+      label="Walk from A to B" caption=${(/** @type {PathPoint} */ h) => `t=${Number(h.t).toFixed(2)}`} />`}
   </section>`;
 }

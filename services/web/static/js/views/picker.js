@@ -1,40 +1,41 @@
+// @ts-check
 // Picking images for the bias and classify views: points selected in search (kept in the URL as
 // ?sel=ID), the top results of an expression, or uploaded files (kept in this tab only).
 
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { ErrorNote, Thumb, UploadList } from "../components.js";
+import { offerFiles, prevent, withFiles, withValue } from "../dom.js";
 import { html } from "../html.js";
 import { setRoute } from "../state.js";
 
+/** @typedef {import("../components.js").Upload} Upload */
+
+/** @param {{collection: string, selected: string[], uploads: Upload[], removeUpload: (i: number) => void}} props */
 export function ImagePicker({ collection, selected, uploads, removeUpload }) {
   const [expr, setExpr] = useState("");
-  const [k, setK] = useState(3);
-  const [error, setError] = useState(null);
-  const addTop = (e) => {
-    e.preventDefault();
+  const [k, setK] = useState("3");
+  const [error, setError] = useState(/** @type {Error | null} */ (null));
+  const addTop = prevent(() => {
     setError(null);
     api.search(collection, { expression: expr, limit: Number(k) || 3 }).then((r) => {
       const ids = [...selected];
       for (const h of r.hits) if (!ids.includes(h.id)) ids.push(h.id);
       setRoute({ sel: ids }, { replace: true });
     }, setError);
-  };
+  });
   return html`<fieldset class="picker">
     <legend>Images (${selected.length + uploads.length})</legend>
     <form class="inline" onSubmit=${addTop}>
       <label>Add the top <input type="number" min="1" max="50" value=${k} size="3"
-        onInput=${(e) => setK(e.currentTarget.value)} aria-label="how many" /></label>
-      <label>of <input value=${expr} onInput=${(e) => setExpr(e.currentTarget.value)} placeholder='"a red circle"'
+        onInput=${withValue(setK)} aria-label="how many" /></label>
+      <label>of <input value=${expr} onInput=${withValue(setExpr)} placeholder='"a red circle"'
         required spellcheck="false" aria-label="expression to pick images with" /></label>
       <button type="submit" class="small">Add</button>
       <label class="file-button small">Upload…<input type="file" accept="image/*" multiple class="visually-hidden"
-        onChange=${(e) => {
-          window.dispatchEvent(new CustomEvent("signifier:files", { detail: [...e.currentTarget.files] }));
-          e.currentTarget.value = "";
-        }} /></label>
+        onChange=${withFiles(offerFiles)} /></label>
     </form>
-    <${ErrorNote} error=${error} what="Search" />
+    <${ErrorNote} error=${error} />
     ${selected.length > 0 && html`<ul class="picked" aria-label="Selected points">
       ${selected.map((id) => html`<li key=${id} data-id=${id}>
         <${Thumb} collection=${collection} id=${id} size=${64} alt=${`point ${id}`} />
@@ -48,11 +49,13 @@ export function ImagePicker({ collection, selected, uploads, removeUpload }) {
   </fieldset>`;
 }
 
-/** The images as the API's classify/similarity take them: point references, then base64 uploads. */
+/** The images as the API's classify/similarity take them: point references, then base64 uploads.
+ * @param {string[]} selected @param {Upload[]} uploads @returns {import("../api.js").ImageRef[]} */
 export function imageRefs(selected, uploads) {
   return [...selected.map((id) => ({ id })), ...uploads.map((u) => u.b64)];
 }
 
+/** A row label per image, in imageRefs' order. @param {string[]} selected @param {Upload[]} uploads */
 export function imageLabels(selected, uploads) {
   return [...selected.map((id) => `point ${id.slice(0, 8)}`), ...uploads.map((u) => u.name)];
 }
