@@ -38,6 +38,7 @@ demo: install
 lint: install typecheck-web
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/vulture
 
 typecheck: install
 	$(BIN)/mypy
@@ -59,6 +60,7 @@ unit: install
 test: install typecheck-web
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/vulture
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 

@@ -112,12 +112,12 @@ def worker_context() -> WorkerContext:
     return _context
 
 
-@worker_process_init.connect
+@worker_process_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
 def _init_process(**_: Any) -> None:
     worker_context()
 
 
-@worker_process_shutdown.connect
+@worker_process_shutdown.connect  # type: ignore[untyped-decorator]  # Celery ships no types
 def _close_process(**_: Any) -> None:
     if _context is not None:
         _context.close()

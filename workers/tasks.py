@@ -83,8 +83,8 @@ def run_chunk(ctx: WorkerContext, job_id: str, idx: int, retry: bool = False) ->
     return ledger.status
 
 
-@shared_task(bind=True, name=CHUNK_TASK, acks_late=True, reject_on_worker_lost=True)
-def ingest_chunk(self: Task, job_id: str, idx: int) -> str:  # type: ignore[type-arg]
+@shared_task(bind=True, name=CHUNK_TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]  # Celery ships no types
+def ingest_chunk(self: Task, job_id: str, idx: int) -> str:
     ctx = worker_context()
     try:
         return run_chunk(ctx, job_id, idx, retry=bool(self.request.retries))

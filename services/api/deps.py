@@ -27,9 +27,8 @@ from services.accounts.quotas import Quotas
 from services.accounts.roles import required_role
 from services.catalog.collections import CollectionInfo, CollectionRegistry
 from services.core.errors import Forbidden, Unauthorized
-from services.core.settings import Limits, Settings
+from services.core.settings import Settings
 from services.encoders.base import Encoder
-from services.jobs.queue import JobQueue
 from services.jobs.records import JobStore
 from services.query.context import QueryServices
 from services.runtime import Runtime
@@ -51,8 +50,6 @@ def get_settings_dep(runtime: RuntimeDep) -> Settings:
     return runtime.settings
 
 
-def get_limits(runtime: RuntimeDep) -> Limits:
-    return runtime.settings.limits
 
 
 def get_encoder(runtime: RuntimeDep) -> Encoder:
@@ -75,8 +72,6 @@ def get_jobs(runtime: RuntimeDep) -> JobStore:
     return runtime.jobs
 
 
-def get_queue(runtime: RuntimeDep) -> JobQueue:
-    return runtime.queue
 
 
 def get_accounts(runtime: RuntimeDep) -> Accounts:
@@ -92,13 +87,11 @@ def get_query_services(runtime: RuntimeDep) -> QueryServices:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-LimitsDep = Annotated[Limits, Depends(get_limits)]
 EncoderDep = Annotated[Encoder, Depends(get_encoder)]
 StoreDep = Annotated[VectorStore, Depends(get_store)]
 ThumbnailsDep = Annotated[ThumbnailStore, Depends(get_thumbnails)]
 CollectionsDep = Annotated[CollectionRegistry, Depends(get_collections)]
 JobsDep = Annotated[JobStore, Depends(get_jobs)]
-QueueDep = Annotated[JobQueue, Depends(get_queue)]
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 QuotasDep = Annotated[Quotas, Depends(get_quotas)]
 QueryServicesDep = Annotated[QueryServices, Depends(get_query_services)]

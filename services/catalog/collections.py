@@ -23,7 +23,7 @@ from services.accounts import audit, quotas
 from services.accounts.principal import Principal
 from services.accounts.team_models import TeamRow
 from services.catalog.models import CollectionRow
-from services.core.errors import AlreadyExists, CollectionNotFound, Forbidden, InvalidInput
+from services.core.errors import AlreadyExists, CollectionNotFound, Forbidden
 from services.core.settings import QuotaSettings
 from services.core.timeutil import aware, utcnow
 from services.vectorstore.base import CollectionSpec, VectorStore, check_collection_name
@@ -156,12 +156,3 @@ class CollectionRegistry:
         # After the commit: a failed delete keeps the thumbnails of the collection it kept.
         if self.thumbnails is not None:
             self.thumbnails.delete_collection(info.store_name)
-
-
-def check_model(info: CollectionInfo, model: str) -> None:
-    """Vectors from two models are not comparable: refuse to mix them in one collection."""
-    if info.model != model:
-        raise InvalidInput(
-            f"collection {info.name!r} holds vectors from model {info.model!r}, but this server runs "
-            f"{model!r}; vectors from different models cannot be compared"
-        )

@@ -33,7 +33,8 @@ def angular_distances(x: Vector) -> Matrix:
     """(n, n) angles in radians between the rows of ``x`` (each row normalised first)."""
     v = np.asarray(x, dtype=np.float64)
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-    return np.arccos(np.clip(v @ v.T, -1.0, 1.0))
+    out: npt.NDArray[np.float64] = np.arccos(np.clip(v @ v.T, -1.0, 1.0))
+    return out
 
 
 def path_length(d: Matrix, order: Sequence[int]) -> float:
@@ -64,7 +65,7 @@ def two_opt(d: Matrix, order: Sequence[int], fixed_start: bool = False, max_swee
     o = np.asarray(order, dtype=np.intp).copy()
     n = len(o)
     if n < 3:
-        return o.tolist()
+        return [int(i) for i in o]
     for _ in range(max_sweeps):
         check_time("shortening the path")
         improved = False
@@ -83,7 +84,7 @@ def two_opt(d: Matrix, order: Sequence[int], fixed_start: bool = False, max_swee
                 improved = True
         if not improved:
             break
-    return o.tolist()
+    return [int(i) for i in o]
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ def slerp(a: Vector, b: Vector, t: float) -> Vector:
         return va.astype(np.float32)
     s = np.sin(omega)
     v = (np.sin((1 - t) * omega) / s) * va + (np.sin(t * omega) / s) * vb
-    return (v / np.linalg.norm(v)).astype(np.float32)
+    out: npt.NDArray[np.float32] = (v / np.linalg.norm(v)).astype(np.float32)
+    return out
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,8 @@ class Resolver:
                 raise InvalidInput(
                     f"upload({term.index}) refers to an uploaded image, but {n} image(s) came with the request"
                 )
-            return self.upload_vectors[term.index]
+            out: Vector = self.upload_vectors[term.index]
+            return out
         if isinstance(term, AxisTerm):
             a = self.compose_expr(linearize(term.a))
             b = self.compose_expr(linearize(term.b))

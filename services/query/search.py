@@ -125,7 +125,7 @@ def search(
     QUERY_SECONDS.labels("total").observe(t2 - t0)
     out: list[ExplainedHit] = []
     if explain and hits:
-        x = np.stack([h.vectors[using] for h in hits if h.vectors])  # type: ignore[index]
+        x = np.stack([h.vectors[using] for h in hits if h.vectors])
         contrib = contributions(x, [t.weight for t in composed.terms], composed.term_vectors, composed.norm)
         labels = [term_label(t) for t in composed.terms]
         for h, row in zip(hits, contrib, strict=True):
