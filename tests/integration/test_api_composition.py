@@ -41,6 +41,14 @@ def test_a_request_looks_its_collection_up_once(api, lookups, method: str, path:
     assert lookups == ["shapes"]
 
 
+def test_a_collection_classify_job_is_submitted_with_one_lookup(api, lookups) -> None:  # type: ignore[no-untyped-def]
+    body = {"set": "composition", "labels": ["red", "blue"]}
+    r = api.post("/v1/collections/shapes/classify", json=body)
+    assert r.status_code == 202, r.text
+    assert lookups == ["shapes"]
+    api.app.state.runtime.queue.wait(r.json()["job_id"], timeout=120)
+
+
 def test_a_point_is_read_with_one_lookup(api, lookups) -> None:  # type: ignore[no-untyped-def]
     hit = api.post("/v1/collections/shapes/search", json={"expression": '"red"', "limit": 1}).json()["hits"][0]
     lookups.clear()

@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.api.deps import CollectionsDep, PrincipalDep, QueryServicesDep, RuntimeDep
+from services.api.deps import CollectionDep, CollectionsDep, PrincipalDep, QueryServicesDep, RuntimeDep
 from services.api.query_io import ImageInput, LabelInput, encode_labels, image_inputs
 from services.api.schemas import JobAccepted
 from services.core.errors import InvalidInput
@@ -88,12 +88,11 @@ class ClassifyJobAccepted(JobAccepted):
     "/v1/collections/{name}/classify", status_code=status.HTTP_202_ACCEPTED, response_model=ClassifyJobAccepted
 )
 def classify_collection(
-    name: str, body: CollectionClassifyRequest, runtime: RuntimeDep, principal: PrincipalDep
+    info: CollectionDep, body: CollectionClassifyRequest, runtime: RuntimeDep, principal: PrincipalDep
 ) -> ClassifyJobAccepted:
     """Label every point of the collection (a job: poll ``GET /v1/jobs/{job_id}``); filter on it afterwards,
     e.g. ``{"label_color": "red"}``."""
     label_set = check_label_set(body.set)
-    info = runtime.collections.get(principal, name)
     qs = runtime.query
     templates = body.templates if body.templates is not None else list(qs.templates.get(info.id)) or None
     names, lab_vecs = encode_labels(qs, body.labels, templates)
