@@ -47,6 +47,11 @@ class Encoder(ABC):
     def logit_scale(self) -> float:
         """The model's learned temperature (exp of ``logit_scale``), used for softmax over labels."""
 
+    @property
+    @abstractmethod
+    def image_size(self) -> int:
+        """Side of the square input the vision tower expects, in pixels."""
+
     @abstractmethod
     def preprocess(self, image: object) -> npt.NDArray[np.float32]:
         """One PIL image → (3, H, W) float32, ready for ``encode_pixels``. Pure; safe in worker threads."""

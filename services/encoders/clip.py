@@ -126,6 +126,12 @@ class ClipEncoder(Encoder):
         return float(self._model.logit_scale.exp().item())
 
     @property
+    def image_size(self) -> int:
+        self.load()
+        assert self._pre is not None
+        return self._pre.crop
+
+    @property
     def context_length(self) -> int:
         self.load()
         return int(self._model.config.text_config.max_position_embeddings)
