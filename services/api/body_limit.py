@@ -13,11 +13,10 @@ when the internal token is set (else they are closed and get the JSON cap).
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.api.errors_asgi import send_error
 from services.core.errors import PayloadTooLarge
 from services.core.settings import Limits
 
@@ -80,7 +79,7 @@ class BodyLimitMiddleware:
             return
         cap = self._cap(scope)
         if cap.declared is not None and cap.declared > cap.limit:
-            await _refuse(send, cap.error())
+            await _refuse(scope, send, cap.error())
             return
         scope[SCOPE_KEY] = cap
         started = replaced = False
@@ -105,7 +104,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.response.start":
                 if cap.exceeded:
                     replaced = True
-                    await _refuse(send, cap.error())
+                    await _refuse(scope, send, cap.error())
                     return
                 started = True
             await send(message)
@@ -115,15 +114,10 @@ class BodyLimitMiddleware:
         except BodyTooLarge as exc:
             if started or replaced:
                 raise
-            await _refuse(send, exc)
+            await _refuse(scope, send, exc)
 
 
-async def _refuse(send: Send, exc: BodyTooLarge) -> None:
-    body = json.dumps({"detail": {"code": exc.code, "message": exc.message}}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+async def _refuse(scope: Scope, send: Send, exc: BodyTooLarge) -> None:
+    # Connection: close, so the client stops sending the rest of the body.
+    await send_error(scope, send, 413, exc.code, exc.message, extra=[(b"connection", b"close")])
+
