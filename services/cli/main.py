@@ -15,10 +15,12 @@ from rich.table import Table
 from services.cli.admin import app as admin_app
 from services.cli.admin import refuse_unprotected_bind
 from services.cli.config import load_settings
+from services.cli.help import hide_flag_types
 from services.cli.worker import worker as worker_command
 from services.core.errors import SignifierError
 from services.core.settings import BUNDLED_MODEL, Settings
 
+hide_flag_types()
 app = typer.Typer(help="Signifier: meaning math over CLIP embeddings.", no_args_is_help=True, add_completion=False)
 collections_app = typer.Typer(help="List, create and delete collections.", no_args_is_help=True)
 samples_app = typer.Typer(help="Generate sample collections.", no_args_is_help=True)
