@@ -141,11 +141,17 @@ def search(
 
     body = {"expression": expression, "vector": vector, "limit": limit, "explain": explain}
     try:
-        res = search_http(api, key, collection, body) if api else search_local(_settings(), collection, body)
+        res, points = search_http(api, key, collection, body) if api else search_local(_settings(), collection, body)
     except SignifierError as exc:
         raise _fail(str(exc)) from None
     if as_json:
         sys.stdout.write(json.dumps(res, indent=2) + "\n")
+        return
+    if points == 0:
+        err.print(
+            f"collection {collection!r} is empty; add images with "
+            f"[bold]signifier ingest PATH -c {collection}[/] (a folder, a manifest or .tar shards)"
+        )
         return
     _print_hits(res)
 
@@ -155,13 +161,14 @@ def _print_hits(res: dict[str, Any]) -> None:
     console.print(f"[bold]{q['expression']}[/]  (‖Σ wt‖ = {q['norm']:.3f}, over {q['vector']} vectors)")
     table = Table(show_lines=False)
     for col in ("#", "score", "id", "alt text", "source"):
-        table.add_column(col)
+        # Whole ids, never cut: image("<id>") in an expression takes exactly what is shown here.
+        table.add_column(col, min_width=36 if col == "id" else None, overflow="fold")
     explain = bool(res["hits"] and "contributions" in res["hits"][0])
     if explain:
         table.add_column("contributions")
     for i, h in enumerate(res["hits"], 1):
         payload = h["payload"]
-        row = [str(i), f"{h['score']:.4f}", h["id"][:8], payload.get("alt_text", ""), payload.get("source", "")]
+        row = [str(i), f"{h['score']:.4f}", h["id"], payload.get("alt_text", ""), payload.get("source", "")]
         if explain:
             row.append(", ".join(f"{k}: {v:+.3f}" for k, v in h["contributions"].items()))
         table.add_row(*row)

@@ -45,3 +45,18 @@ def test_cli_errors_are_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
     missing = _run(["ingest", str(tmp_path / "missing"), "-c", "x"], data, check=False)
     assert missing.returncode == 1 and "path not found" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_search_prints_whole_ids_and_hints_at_an_empty_collection(tmp_path: Path) -> None:
+    samples, data = tmp_path / "samples", tmp_path / "data"
+    _run(["samples", "shapes", "--count", "6", "--out", str(samples)], data)
+    _run(["ingest", str(samples), "-c", "few"], data)
+    hits = json.loads(_run(["search", '"a circle"', "-c", "few", "--json"], data).stdout)["hits"]
+    table = _run(["search", '"a circle"', "-c", "few"], data).stdout
+    assert hits and all(h["id"] in table for h in hits)
+    # The printed id is one image("...") accepts.
+    again = _run(["search", f'image("{hits[0]["id"]}")', "-c", "few", "--json"], data).stdout
+    assert json.loads(again)["hits"][0]["id"] == hits[0]["id"]
+    _run(["collections", "create", "empty"], data)
+    empty = _run(["search", '"a circle"', "-c", "empty"], data)
+    assert "collection 'empty' is empty" in empty.stderr and "signifier ingest" in empty.stderr
