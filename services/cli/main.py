@@ -99,7 +99,10 @@ def ingest(
         bool, typer.Option("--follow/--no-follow", help="Show progress until the job ends, or return its id at once.")
     ] = True,
 ) -> None:
-    """Ingest a folder, manifest or WebDataset shards into a collection, with a progress bar."""
+    """Ingest a folder, manifest or WebDataset shards into a collection, with a progress bar.
+
+    Exits 0 when every item was stored, 1 when any item failed (or the job did), 2 on bad settings.
+    """
     from services.cli.commands import ingest_http, ingest_local
 
     try:
@@ -121,7 +124,8 @@ def ingest(
         console.print(f"  [red]failed[/] {e.item}: {e.reason}")
     if job.failed > 20:
         console.print(f"  … and {job.failed - 20} more (see GET /v1/jobs/{job.job_id})")
-    if job.state != "done":
+    if job.state != "done" or job.failed:
+        # Exit 1 when any item failed, so scripts and CI notice partial ingests (README, "Using it").
         raise typer.Exit(1)
 
 

@@ -28,8 +28,9 @@ def test_samples_ingest_search_collections(tmp_path: Path) -> None:
     _run(["samples", "shapes", "--count", "120", "--out", str(samples), "--seed", "7"], data)
     assert len(list(samples.glob("*.png"))) == 120 and (samples / "manifest.jsonl").is_file()
     (samples / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    out = _run(["ingest", str(samples), "--collection", "shapes"], data)
+    out = _run(["ingest", str(samples), "--collection", "shapes"], data, check=False)
     assert "120 stored, 1 failed of 121" in out.stdout and "broken.png" in out.stdout
+    assert out.returncode == 1, "an ingest with failed items exits 1"
     query = '"a red circle" - "red" + "blue"'
     res = json.loads(_run(["search", query, "-c", "shapes", "-n", "10", "--json"], data).stdout)
     blue = [h for h in res["hits"] if "blue" in h["payload"]["alt_text"]]
