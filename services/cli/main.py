@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from services.cli.admin import app as admin_app
@@ -30,7 +31,7 @@ app.add_typer(admin_app, name="admin")
 app.command("worker")(worker_command)
 
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ApiOpt = Annotated[
     str | None,
@@ -39,8 +40,14 @@ ApiOpt = Annotated[
 KeyOpt = Annotated[str | None, typer.Option("--key", envvar="SIGNIFIER_API_KEY", help="API key for --api.")]
 
 
+_verbose = False
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+    """One readable line on stderr; with ``--verbose``, the traceback of the exception being handled first."""
+    if _verbose and sys.exc_info()[0] is not None:
+        err.print_exception()
+    err.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -49,7 +56,11 @@ def _settings() -> Settings:
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False) -> None:
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more; show tracebacks of errors.")] = False,
+) -> None:
+    global _verbose
+    _verbose = verbose
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
@@ -65,6 +76,7 @@ def serve(
     import uvicorn
 
     from services.api.app import create_app
+    from services.encoders.clip import ClipEncoder
 
     settings = _settings()
     host = host or settings.host
@@ -74,12 +86,16 @@ def serve(
     refusal = refuse_unprotected_bind(settings, host) or roots_refusal(settings)
     if refusal:
         raise _fail(refusal, code=2)
-    console.print(
-        f"Signifier on [bold]http://{host}:{port}[/] — UI at /, API docs at /docs "
-        f"(mode {settings.mode}, model {settings.model}, data {settings.data_dir.resolve()})"
-    )
     try:
-        app_ = create_app(settings, advertise_url=f"http://{host}:{port}")
+        # Load the model here, not in the server's startup, so a model that cannot load (or a device that
+        # is not there) is one line and a non-zero exit rather than uvicorn's startup traceback.
+        encoder = ClipEncoder(settings.model, settings.device)
+        encoder.load()
+        console.print(
+            f"Signifier on [bold]http://{host}:{port}[/] — UI at /, API docs at /docs "
+            f"(mode {settings.mode}, model {settings.model}, data {settings.data_dir.resolve()})"
+        )
+        app_ = create_app(settings, encoder=encoder, advertise_url=f"http://{host}:{port}")
         # uvicorn's proxy headers would trust X-Forwarded-For from 127.0.0.1 and take any text as the
         # client; SIGNIFIER_FORWARDED_ALLOW_IPS and services/api/forwarded.py do that job instead.
         uvicorn.run(app_, host=host, port=port, log_level="info", proxy_headers=False)

@@ -61,3 +61,38 @@ def test_search_prints_whole_ids_and_hints_at_an_empty_collection(tmp_path: Path
     _run(["collections", "create", "empty"], data)
     empty = _run(["search", '"a circle"', "-c", "empty"], data)
     assert "collection 'empty' is empty" in empty.stderr and "signifier ingest" in empty.stderr
+
+
+def _serve(data: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "SIGNIFIER_DATA_DIR": str(data), "SIGNIFIER_MODEL": "shapes-clip", **env}
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli.main", *args, "serve", "--port", "0"],
+        env=environ, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_serve_with_a_model_that_cannot_load_is_one_line(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-model")
+    proc = _serve(tmp_path / "data", SIGNIFIER_MODEL=missing)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: could not load model") and missing in lines[0], lines
+    verbose = _serve(tmp_path / "data", "--verbose", SIGNIFIER_MODEL=missing)
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr and "ModelLoadError" in verbose.stderr
+
+
+def test_a_cuda_device_that_is_not_there_is_one_line(tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    proc = _serve(tmp_path / "data", SIGNIFIER_DEVICE="cuda")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SIGNIFIER_DEVICE=cuda" in lines[0] and "no usable CUDA device" in lines[0], lines
+    listing = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", "collections", "list"],
+        env={**os.environ, "SIGNIFIER_DATA_DIR": str(tmp_path / "d2"), "SIGNIFIER_DEVICE": "cuda"},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert listing.returncode == 1 and "Traceback" not in listing.stderr and "no usable CUDA" in listing.stderr
