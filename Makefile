@@ -4,7 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
-DEMO_DIR ?= data/demo
+# The demo's images sit in the default data dir (./data, SIGNIFIER_DATA_DIR's default), so the README's
+# `signifier search ... -c shapes` finds the collection `make demo` made without setting anything.
+DEMO_SAMPLES ?= data/samples
 DEMO_COUNT ?= 600
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -26,14 +28,14 @@ $(VENV)/.installed: pyproject.toml
 
 # Generate the sample collection, ingest it with the bundled model, and serve the API and UI.
 demo: install
-	@test -f $(DEMO_DIR)/samples/manifest.jsonl || $(BIN)/signifier samples shapes --count $(DEMO_COUNT) --out $(DEMO_DIR)/samples
-	SIGNIFIER_DATA_DIR=$(DEMO_DIR) SIGNIFIER_MODEL=shapes-clip $(BIN)/signifier ingest $(DEMO_DIR)/samples/manifest.jsonl --collection shapes
+	@test -f $(DEMO_SAMPLES)/manifest.jsonl || $(BIN)/signifier samples shapes --count $(DEMO_COUNT) --out $(DEMO_SAMPLES)
+	SIGNIFIER_MODEL=shapes-clip $(BIN)/signifier ingest $(DEMO_SAMPLES)/manifest.jsonl --collection shapes
 	@echo
 	@echo "Try:  curl -s http://$(HOST):$(PORT)/v1/collections/shapes/search -H 'content-type: application/json' \\"
 	@echo "        -d '{\"expression\": \"\\\"a red circle\\\" - \\\"red\\\" + \\\"blue\\\"\", \"limit\": 5}'"
 	@echo "  or open http://$(HOST):$(PORT)/?collection=shapes&q=%22a%20red%20circle%22"
 	@echo
-	SIGNIFIER_DATA_DIR=$(DEMO_DIR) SIGNIFIER_MODEL=shapes-clip $(BIN)/signifier serve --host $(HOST) --port $(PORT)
+	SIGNIFIER_MODEL=shapes-clip $(BIN)/signifier serve --host $(HOST) --port $(PORT)
 
 lint: install typecheck-web
 	$(BIN)/ruff check .

@@ -92,11 +92,19 @@ def ingest_http(api: str, key: str | None, path: Path, collection: str, follow: 
         return _ingest(c, path, collection, follow)
 
 
-def search_local(settings: Settings, collection: str, body: dict[str, Any]) -> SearchResponse:
+def _search(c: Client, collection: str, body: dict[str, Any]) -> tuple[SearchResponse, int | None]:
+    """The response, and the collection's size when there are no hits (so the CLI can say it is empty)."""
+    res = c.search(collection, body)
+    return res, (None if res["hits"] else c.get_collection(collection).points)
+
+
+def search_local(settings: Settings, collection: str, body: dict[str, Any]) -> tuple[SearchResponse, int | None]:
     with client(settings, None, None) as c:
-        return c.search(collection, body)
+        return _search(c, collection, body)
 
 
-def search_http(api: str, key: str | None, collection: str, body: dict[str, Any]) -> SearchResponse:
+def search_http(
+    api: str, key: str | None, collection: str, body: dict[str, Any]
+) -> tuple[SearchResponse, int | None]:
     with client(load_settings(), api, key) as c:
-        return c.search(collection, body)
+        return _search(c, collection, body)

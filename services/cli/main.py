@@ -10,15 +10,18 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from services.cli.admin import app as admin_app
 from services.cli.admin import refuse_unprotected_bind
 from services.cli.config import load_settings
+from services.cli.help import hide_flag_types
 from services.cli.worker import worker as worker_command
 from services.core.errors import SignifierError
 from services.core.settings import BUNDLED_MODEL, Settings
 
+hide_flag_types()
 app = typer.Typer(help="Signifier: meaning math over CLIP embeddings.", no_args_is_help=True, add_completion=False)
 collections_app = typer.Typer(help="List, create and delete collections.", no_args_is_help=True)
 samples_app = typer.Typer(help="Generate sample collections.", no_args_is_help=True)
@@ -28,7 +31,7 @@ app.add_typer(admin_app, name="admin")
 app.command("worker")(worker_command)
 
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ApiOpt = Annotated[
     str | None,
@@ -37,8 +40,14 @@ ApiOpt = Annotated[
 KeyOpt = Annotated[str | None, typer.Option("--key", envvar="SIGNIFIER_API_KEY", help="API key for --api.")]
 
 
+_verbose = False
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+    """One readable line on stderr; with ``--verbose``, the traceback of the exception being handled first."""
+    if _verbose and sys.exc_info()[0] is not None:
+        err.print_exception()
+    err.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -47,7 +56,11 @@ def _settings() -> Settings:
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False) -> None:
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more; show tracebacks of errors.")] = False,
+) -> None:
+    global _verbose
+    _verbose = verbose
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
@@ -63,6 +76,7 @@ def serve(
     import uvicorn
 
     from services.api.app import create_app
+    from services.encoders.clip import ClipEncoder
 
     settings = _settings()
     host = host or settings.host
@@ -72,12 +86,16 @@ def serve(
     refusal = refuse_unprotected_bind(settings, host) or roots_refusal(settings)
     if refusal:
         raise _fail(refusal, code=2)
-    console.print(
-        f"Signifier on [bold]http://{host}:{port}[/] — UI at /, API docs at /docs "
-        f"(mode {settings.mode}, model {settings.model}, data {settings.data_dir.resolve()})"
-    )
     try:
-        app_ = create_app(settings, advertise_url=f"http://{host}:{port}")
+        # Load the model here, not in the server's startup, so a model that cannot load (or a device that
+        # is not there) is one line and a non-zero exit rather than uvicorn's startup traceback.
+        encoder = ClipEncoder(settings.model, settings.device)
+        encoder.load()
+        console.print(
+            f"Signifier on [bold]http://{host}:{port}[/] — UI at /, API docs at /docs "
+            f"(mode {settings.mode}, model {settings.model}, data {settings.data_dir.resolve()})"
+        )
+        app_ = create_app(settings, encoder=encoder, advertise_url=f"http://{host}:{port}")
         # uvicorn's proxy headers would trust X-Forwarded-For from 127.0.0.1 and take any text as the
         # client; SIGNIFIER_FORWARDED_ALLOW_IPS and services/api/forwarded.py do that job instead.
         uvicorn.run(app_, host=host, port=port, log_level="info", proxy_headers=False)
@@ -97,7 +115,10 @@ def ingest(
         bool, typer.Option("--follow/--no-follow", help="Show progress until the job ends, or return its id at once.")
     ] = True,
 ) -> None:
-    """Ingest a folder, manifest or WebDataset shards into a collection, with a progress bar."""
+    """Ingest a folder, manifest or WebDataset shards into a collection, with a progress bar.
+
+    Exits 0 when every item was stored, 1 when any item failed (or the job did), 2 on bad settings.
+    """
     from services.cli.commands import ingest_http, ingest_local
 
     try:
@@ -119,7 +140,8 @@ def ingest(
         console.print(f"  [red]failed[/] {e.item}: {e.reason}")
     if job.failed > 20:
         console.print(f"  … and {job.failed - 20} more (see GET /v1/jobs/{job.job_id})")
-    if job.state != "done":
+    if job.state != "done" or job.failed:
+        # Exit 1 when any item failed, so scripts and CI notice partial ingests (README, "Using it").
         raise typer.Exit(1)
 
 
@@ -139,11 +161,17 @@ def search(
 
     body = {"expression": expression, "vector": vector, "limit": limit, "explain": explain}
     try:
-        res = search_http(api, key, collection, body) if api else search_local(_settings(), collection, body)
+        res, points = search_http(api, key, collection, body) if api else search_local(_settings(), collection, body)
     except SignifierError as exc:
         raise _fail(str(exc)) from None
     if as_json:
         sys.stdout.write(json.dumps(res, indent=2) + "\n")
+        return
+    if points == 0:
+        err.print(
+            f"collection {collection!r} is empty; add images with "
+            f"[bold]signifier ingest PATH -c {collection}[/] (a folder, a manifest or .tar shards)"
+        )
         return
     _print_hits(res)
 
@@ -153,13 +181,14 @@ def _print_hits(res: dict[str, Any]) -> None:
     console.print(f"[bold]{q['expression']}[/]  (‖Σ wt‖ = {q['norm']:.3f}, over {q['vector']} vectors)")
     table = Table(show_lines=False)
     for col in ("#", "score", "id", "alt text", "source"):
-        table.add_column(col)
+        # Whole ids, never cut: image("<id>") in an expression takes exactly what is shown here.
+        table.add_column(col, min_width=36 if col == "id" else None, overflow="fold")
     explain = bool(res["hits"] and "contributions" in res["hits"][0])
     if explain:
         table.add_column("contributions")
     for i, h in enumerate(res["hits"], 1):
         payload = h["payload"]
-        row = [str(i), f"{h['score']:.4f}", h["id"][:8], payload.get("alt_text", ""), payload.get("source", "")]
+        row = [str(i), f"{h['score']:.4f}", h["id"], payload.get("alt_text", ""), payload.get("source", "")]
         if explain:
             row.append(", ".join(f"{k}: {v:+.3f}" for k, v in h["contributions"].items()))
         table.add_row(*row)

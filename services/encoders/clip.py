@@ -37,12 +37,25 @@ def resolve_model(model: str) -> str:
 
 
 def pick_device(device: str) -> str:
-    """``auto`` → ``cuda`` when a CUDA device is present, else ``cpu``."""
-    if device != "auto":
-        return device
+    """``auto`` → ``cuda`` when a CUDA device is present, else ``cpu``; a CUDA device that is not there is a
+    ``ModelLoadError`` naming the setting, not torch's assertion deep inside ``model.to``."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+            raise ModelLoadError(
+                f"SIGNIFIER_DEVICE={device}, but this machine has no usable CUDA device (torch "
+                f"{torch.__version__} is {build}); use SIGNIFIER_DEVICE=auto or cpu"
+            )
+        index = device.partition(":")[2]
+        if index.isdigit() and int(index) >= torch.cuda.device_count():
+            raise ModelLoadError(
+                f"SIGNIFIER_DEVICE={device}, but this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
+    return device
 
 
 def _features(out: Any) -> Any:
@@ -84,6 +97,8 @@ class ClipEncoder(Encoder):
         import services.shapes.modeling  # noqa: F401 - registers the bundled model's class with AutoModel
 
         hf_logging.disable_progress_bar()
+        if ("/" in self.model_id and self.model_id.startswith(("/", ".", "~"))) and not Path(self.path).exists():
+            raise ModelLoadError(f"could not load model {self.model_id!r}: no such directory")
 
         try:
             model = AutoModel.from_pretrained(self.path)

@@ -30,7 +30,7 @@ from services.core.settings import Settings
 
 TEAM = "{team}"
 # What Signifier writes into SIGNIFIER_DATA_DIR. Only these are denied, not the whole data dir, so a folder
-# of images may sit beside them (``make demo``'s data/demo/samples, k8s's /data/ingest on the shared
+# of images may sit beside them (``make demo``'s data/samples, k8s's /data/ingest on the shared
 # volume). Anything new the server writes there must be added here.
 SERVER_STATE = (
     "uploads",

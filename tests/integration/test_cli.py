@@ -28,8 +28,9 @@ def test_samples_ingest_search_collections(tmp_path: Path) -> None:
     _run(["samples", "shapes", "--count", "120", "--out", str(samples), "--seed", "7"], data)
     assert len(list(samples.glob("*.png"))) == 120 and (samples / "manifest.jsonl").is_file()
     (samples / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    out = _run(["ingest", str(samples), "--collection", "shapes"], data)
+    out = _run(["ingest", str(samples), "--collection", "shapes"], data, check=False)
     assert "120 stored, 1 failed of 121" in out.stdout and "broken.png" in out.stdout
+    assert out.returncode == 1, "an ingest with failed items exits 1"
     query = '"a red circle" - "red" + "blue"'
     res = json.loads(_run(["search", query, "-c", "shapes", "-n", "10", "--json"], data).stdout)
     blue = [h for h in res["hits"] if "blue" in h["payload"]["alt_text"]]
@@ -45,3 +46,53 @@ def test_cli_errors_are_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
     missing = _run(["ingest", str(tmp_path / "missing"), "-c", "x"], data, check=False)
     assert missing.returncode == 1 and "path not found" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_search_prints_whole_ids_and_hints_at_an_empty_collection(tmp_path: Path) -> None:
+    samples, data = tmp_path / "samples", tmp_path / "data"
+    _run(["samples", "shapes", "--count", "6", "--out", str(samples)], data)
+    _run(["ingest", str(samples), "-c", "few"], data)
+    hits = json.loads(_run(["search", '"a circle"', "-c", "few", "--json"], data).stdout)["hits"]
+    table = _run(["search", '"a circle"', "-c", "few"], data).stdout
+    assert hits and all(h["id"] in table for h in hits)
+    # The printed id is one image("...") accepts.
+    again = _run(["search", f'image("{hits[0]["id"]}")', "-c", "few", "--json"], data).stdout
+    assert json.loads(again)["hits"][0]["id"] == hits[0]["id"]
+    _run(["collections", "create", "empty"], data)
+    empty = _run(["search", '"a circle"', "-c", "empty"], data)
+    assert "collection 'empty' is empty" in empty.stderr and "signifier ingest" in empty.stderr
+
+
+def _serve(data: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "SIGNIFIER_DATA_DIR": str(data), "SIGNIFIER_MODEL": "shapes-clip", **env}
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli.main", *args, "serve", "--port", "0"],
+        env=environ, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_serve_with_a_model_that_cannot_load_is_one_line(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-model")
+    proc = _serve(tmp_path / "data", SIGNIFIER_MODEL=missing)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: could not load model") and missing in lines[0], lines
+    verbose = _serve(tmp_path / "data", "--verbose", SIGNIFIER_MODEL=missing)
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr and "ModelLoadError" in verbose.stderr
+
+
+def test_a_cuda_device_that_is_not_there_is_one_line(tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    proc = _serve(tmp_path / "data", SIGNIFIER_DEVICE="cuda")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SIGNIFIER_DEVICE=cuda" in lines[0] and "no usable CUDA device" in lines[0], lines
+    listing = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", "collections", "list"],
+        env={**os.environ, "SIGNIFIER_DATA_DIR": str(tmp_path / "d2"), "SIGNIFIER_DEVICE": "cuda"},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert listing.returncode == 1 and "Traceback" not in listing.stderr and "no usable CUDA" in listing.stderr
