@@ -26,7 +26,7 @@ def shapes(live: tuple[SharedServer, Client]) -> str:
     server, client = live
     folder = server.roots / "alpha" / "shapes"
     write_samples(folder, 60, seed=7)
-    job = client.ingest("shapes", folder).wait(poll_s=0.2, timeout_s=180, progress=False)
+    job = client.ingest("shapes", folder).wait(poll_s=0.2, timeout_s=180)
     assert job.state == "done" and job.done == 60, job
     return "shapes"
 
@@ -44,7 +44,7 @@ def test_meaning_math_finds_blue_circles_and_renders_a_grid(live: tuple[SharedSe
 
 def test_an_unknown_collection_is_not_found_with_the_server_message(live: tuple[SharedServer, Client]) -> None:
     _, client = live
-    with pytest.raises(NotFoundError, match="nope"):
+    with pytest.raises(NotFoundError, match="collection 'nope' does not exist"):
         client.search("nope", '"red"')
 
 
