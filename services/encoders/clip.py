@@ -58,6 +58,41 @@ def pick_device(device: str) -> str:
     return device
 
 
+HUB_PROBE_TIMEOUT = 3.0
+"""Seconds to wait for the Hugging Face endpoint before saying it is unreachable (its own client retries
+for ~40 s, printing a warning per try, before giving up on a machine without network)."""
+
+
+def _hub_unreachable() -> str | None:
+    """Why the Hugging Face hub cannot be used now (``HF_HUB_OFFLINE``, no answer), or ``None`` if it answers."""
+    import httpx
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return "HF_HUB_OFFLINE is set"
+    try:
+        httpx.head(constants.ENDPOINT, timeout=HUB_PROBE_TIMEOUT, trust_env=True)
+    except httpx.HTTPError as exc:
+        return f"{constants.ENDPOINT} cannot be reached ({type(exc).__name__})"
+    return None
+
+
+def _one_log_handler() -> None:
+    """transformers and huggingface_hub log through their own stderr handler *and* propagate to the root
+    logger the CLI configures, so each warning printed twice: leave only the application's handlers."""
+    import logging as std_logging
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_default_handler()
+    hf_logging.enable_propagation()
+    hub = std_logging.getLogger("huggingface_hub")
+    for handler in list(hub.handlers):
+        if type(handler) is std_logging.StreamHandler:
+            hub.removeHandler(handler)
+    hub.propagate = True
+
+
 def _features(out: Any) -> Any:
     # transformers 5 returns a model output whose pooler_output is the projected embedding;
     # 4.x returned the tensor itself.
@@ -91,7 +126,6 @@ class ClipEncoder(Encoder):
 
     def _load(self) -> None:
         import torch
-        from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         import services.shapes.modeling  # noqa: F401 - registers the bundled model's class with AutoModel
@@ -100,10 +134,18 @@ class ClipEncoder(Encoder):
         if ("/" in self.model_id and self.model_id.startswith(("/", ".", "~"))) and not Path(self.path).exists():
             raise ModelLoadError(f"could not load model {self.model_id!r}: no such directory")
 
+        _one_log_handler()
         try:
-            model = AutoModel.from_pretrained(self.path)
-            tokenizer = AutoTokenizer.from_pretrained(self.path)
-            self._pre = self._load_preprocess_config()
+            try:
+                # The local Hugging Face cache first: a cached model loads with no network round trip at all.
+                model, tokenizer, self._pre = self._from_pretrained(local_files_only=True)
+            except OSError:
+                if Path(self.path).is_dir():
+                    raise
+                hub_problem = _hub_unreachable()
+                if hub_problem:
+                    raise OSError(f"not in the local Hugging Face cache, and {hub_problem}") from None
+                model, tokenizer, self._pre = self._from_pretrained(local_files_only=False)
         except (OSError, ValueError) as exc:
             raise ModelLoadError(
                 f"could not load model {self.model_id!r}: {str(exc).splitlines()[0]}. "
@@ -122,13 +164,21 @@ class ClipEncoder(Encoder):
         self._model, self._tokenizer = model, tokenizer
         log.info("loaded model %s on %s (dim %d)", self.model_id, self.device, model.config.projection_dim)
 
-    def _load_preprocess_config(self) -> PreprocessConfig:
+    def _from_pretrained(self, local_files_only: bool) -> tuple[Any, Any, PreprocessConfig]:
+        from transformers import AutoModel, AutoTokenizer
+
+        model = AutoModel.from_pretrained(self.path, local_files_only=local_files_only)
+        tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=local_files_only)
+        return model, tokenizer, self._load_preprocess_config(local_files_only)
+
+    def _load_preprocess_config(self, local_files_only: bool) -> PreprocessConfig:
         local = Path(self.path)
         if local.is_dir():
             return PreprocessConfig.from_model_dir(local)
         from huggingface_hub import hf_hub_download
 
-        return PreprocessConfig.from_model_dir(Path(hf_hub_download(self.path, "preprocessor_config.json")).parent)
+        config = hf_hub_download(self.path, "preprocessor_config.json", local_files_only=local_files_only)
+        return PreprocessConfig.from_model_dir(Path(config).parent)
 
     @property
     def dim(self) -> int:

@@ -96,3 +96,21 @@ def test_a_cuda_device_that_is_not_there_is_one_line(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert listing.returncode == 1 and "Traceback" not in listing.stderr and "no usable CUDA" in listing.stderr
+
+
+def test_an_uncached_hub_model_without_network_fails_fast_and_once(tmp_path: Path) -> None:
+    """The default model, not in an (empty) Hugging Face cache, with the hub unreachable (a closed local
+    port): one error line at once, not ~40 s of retries with every warning printed twice."""
+    unset = ("SIGNIFIER_MODEL", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env |= {"SIGNIFIER_DATA_DIR": str(tmp_path / "data"), "HF_HOME": str(tmp_path / "hf"),
+            "HF_ENDPOINT": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", "collections", "list"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Retrying" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not in the local Hugging Face cache" in lines[0], lines
+    assert "127.0.0.1:9 cannot be reached" in lines[0]
