@@ -73,7 +73,7 @@ train-shapes: install
 e2e: install
 	$(BIN)/pytest tests/e2e -q -m browser
 
-# Re-copy the UI's pinned libraries (Preact, htm) from npm into services/web/static/vendor (committed).
+# Re-copy the pinned libraries (Preact, htm; Swagger UI and ReDoc for /docs, /redoc) from npm into services/web/static/vendor (committed).
 web-vendor:
 	cd services/web && npm ci --no-audit --no-fund && npm run vendor
 

@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.api.body_limit import BodyLimitMiddleware
@@ -77,6 +78,8 @@ def create_app(
         # then (authenticated callers only) a JSON body must be valid Unicode text.
         dependencies=[Depends(enforce_access), Depends(reject_lone_surrogates)],
         responses=ERROR_RESPONSES,
+        docs_url=None,  # /docs and /redoc are served below from static/vendor: FastAPI's own load a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     # Starlette runs the middleware added last first. Outermost: the trusted-proxy rewrite and the guards
@@ -95,5 +98,28 @@ def create_app(
         @app.get("/", include_in_schema=False)
         def index() -> FileResponse:
             return FileResponse(STATIC_DIR / "index.html")
+
+        # Swagger UI and ReDoc from the vendored copies (`make web-vendor`), so both work offline.
+        vendor = "/static/vendor"
+
+        @app.get("/docs", include_in_schema=False)
+        def swagger_ui() -> HTMLResponse:
+            return get_swagger_ui_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title=f"{app.title} - Swagger UI",
+                swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
+                swagger_css_url=f"{vendor}/swagger-ui.css",
+                swagger_favicon_url="data:,",
+            )
+
+        @app.get("/redoc", include_in_schema=False)
+        def redoc() -> HTMLResponse:
+            return get_redoc_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title=f"{app.title} - ReDoc",
+                redoc_js_url=f"{vendor}/redoc.standalone.js",
+                redoc_favicon_url="data:,",
+                with_google_fonts=False,
+            )
 
     return app

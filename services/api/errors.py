@@ -3,7 +3,8 @@
 Every error body has one shape, ``{"detail": {"code", "message", ...}}`` (``ErrorResponse``, declared for
 every route's 4XX and 5XX in the OpenAPI spec). Bodies are rendered so that no input can break them (a
 lone surrogate echoed in a message becomes U+FFFD), and an unexpected exception is answered with a 500
-by ``UnexpectedErrorMiddleware``, which keeps the connection open.
+by ``UnexpectedErrorMiddleware``, which keeps the connection open (a client that went away is only an
+info line: nobody is left to answer).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import logging
 import re
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -108,6 +111,17 @@ def error_body(exc: e.SignifierError) -> dict[str, object]:
     return {"detail": detail}
 
 
+_DISCONNECTS = (ClientDisconnect, anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError)
+
+
+def is_client_disconnect(exc: BaseException) -> bool:
+    """Whether ``exc`` (or every exception in a group) only says the client went away: a closed socket,
+    a body cut short, a stream whose peer is gone."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(is_client_disconnect(inner) for inner in exc.exceptions)
+    return isinstance(exc, _DISCONNECTS)
+
+
 class UnexpectedErrorMiddleware:
     """Innermost middleware: an exception no handler took becomes a 500 ``ErrorResponse``, logged once.
 
@@ -134,7 +148,11 @@ class UnexpectedErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as exc:
+            if is_client_disconnect(exc):
+                # The browser left (a tab closed mid-search): nobody is there to answer, and it is no fault.
+                log.info("client disconnected during %s %s", scope.get("method"), scope.get("path"))
+                return
             if started:
                 raise
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))

@@ -14,10 +14,24 @@ const files = [
   ["htm/dist/htm.module.js", "htm.mjs"],
   ["preact/LICENSE", "preact.LICENSE"],
   ["htm/LICENSE", "htm.LICENSE"],
+  // The API's own /docs and /redoc pages load these from here, not from a CDN, so they work offline.
+  ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui-bundle.js"],
+  ["swagger-ui-dist/swagger-ui.css", "swagger-ui.css"],
+  ["swagger-ui-dist/LICENSE", "swagger-ui.LICENSE"],
+  ["redoc/bundles/redoc.standalone.js", "redoc.standalone.js"],
+  ["redoc/LICENSE", "redoc.LICENSE"],
 ];
 for (const [from, to] of files) copyFileSync(join(root, "node_modules", from), join(out, to));
 
-const versions = ["preact", "htm"].map((name) => {
+// ReDoc's footer shows a logo fetched from its CDN; a page served offline must not reach out, so the
+// image points at an empty data: URL instead (its onError handler then hides it).
+const redocLogo = "https://cdn.redoc.ly/redoc/logo-mini.svg";
+const redoc = join(out, "redoc.standalone.js");
+const redocJs = readFileSync(redoc, "utf8");
+if (!redocJs.includes(redocLogo)) throw new Error(`${redocLogo} not found in redoc.standalone.js: update vendor.mjs`);
+writeFileSync(redoc, redocJs.replaceAll(redocLogo, "data:,"));
+
+const versions = ["preact", "htm", "swagger-ui-dist", "redoc"].map((name) => {
   const pkg = JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8"));
   return `${name} ${pkg.version}`;
 });

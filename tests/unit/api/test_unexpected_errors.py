@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
 from services.api.errors import install_error_handlers
@@ -34,6 +34,10 @@ def _app() -> FastAPI:
     @app.get("/ok")
     def ok() -> dict[str, str]:
         return {"ok": "yes"}
+
+    @app.post("/upload")
+    async def upload(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
 
     @app.get("/half")
     def half() -> StreamingResponse:
@@ -111,5 +115,32 @@ def test_an_error_after_the_response_started_still_ends_that_response(base_url: 
     # Half a body cannot be turned into a 500; the connection must go, and the next one works.
     with httpx.Client(base_url=base_url, timeout=10) as client, pytest.raises(httpx.HTTPError):
         client.get("/half").read()
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        assert client.get("/ok").status_code == 200
+
+
+def test_a_client_leaving_mid_body_is_an_info_line_not_an_unhandled_error(
+    base_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A browser closing its tab mid-request: the body is cut short and the socket closed.
+    host, port = base_url.removeprefix("http://").split(":")
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_log.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO):
+            with socket.create_connection((host, int(port))) as sock:
+                sock.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"x" * 10)
+                time.sleep(0.2)  # the route is waiting on the rest of the body
+            deadline = time.monotonic() + 5
+            while not any("disconnected" in rec.getMessage() for rec in caplog.records):
+                assert time.monotonic() < deadline, [rec.getMessage() for rec in caplog.records]
+                time.sleep(0.05)
+            time.sleep(0.2)
+    finally:
+        uvicorn_log.removeHandler(caplog.handler)
+    messages = [rec.getMessage() for rec in caplog.records]
+    assert not [rec for rec in caplog.records if rec.exc_info], messages
+    assert not [m for m in messages if "unhandled" in m.lower()], messages
+    assert any("client disconnected during POST /upload" in m for m in messages), messages
     with httpx.Client(base_url=base_url, timeout=10) as client:
         assert client.get("/ok").status_code == 200
