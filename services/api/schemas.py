@@ -56,8 +56,13 @@ class JobOut(BaseModel):
     collection: str
     state: Literal["queued", "running", "done", "failed", "cancelled"]
     total: int
-    done: int
+    done: int = Field(description="Items that ended stored: written by this job, or already in the collection.")
     failed: int
+    skipped: int = Field(
+        0,
+        description="Of `done`: items the collection held already (same image content, same point id), so they "
+        "were neither embedded nor written again. Newly stored = `done - skipped`.",
+    )
     errors: list[FailedItem]  # {"item", "reason"}: the one failed-item type, services/sources/items.py
     message: str | None = None
     source: dict[str, Any] = {}

@@ -132,8 +132,9 @@ def ingest(
         console.print(f"queued: job {job.job_id} ({job.state}); follow it with GET /v1/jobs/{job.job_id}")
         return
     style = "green" if job.failed == 0 and job.state == "done" else "yellow"
+    already = f", {job.skipped} already stored" if job.skipped else ""
     console.print(
-        f"[{style}]{job.state}[/]: {job.done} stored, {job.failed} failed "
+        f"[{style}]{job.state}[/]: {job.stored} stored{already}, {job.failed} failed "
         f"of {job.total} in collection {collection!r} (job {job.job_id})"
     )
     for e in job.errors[:20]:

@@ -47,18 +47,27 @@ class JobError(WireModel):
 
 
 class Job(WireModel):
+    """An ingestion job: ``done`` items ended stored (``skipped`` of them were in the collection already,
+    so only ``stored`` were written by this job), ``failed`` items are listed in ``errors``."""
+
     job_id: str
     collection: str
     state: JobState
     total: int
     done: int
     failed: int
+    skipped: int = 0  # an older server does not send it
     errors: list[JobError] = []
     message: str | None = None
 
     @property
     def finished(self) -> bool:
         return self.state in FINISHED
+
+    @property
+    def stored(self) -> int:
+        """Items this job wrote into the collection (``done`` less those already there)."""
+        return self.done - self.skipped
 
 
 SearchResponse = dict[str, Any]  # the API's typed search response lands with the typed hit model

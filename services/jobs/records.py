@@ -36,6 +36,7 @@ class JobInfo:
     done: int
     failed: int
     errors: list[FailedItem] = field(default_factory=list)
+    skipped: int = 0  # of ``done``: already in the collection, not stored again
     source_record: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
@@ -47,7 +48,6 @@ class JobInfo:
     def source(self) -> JobSource:
         """The typed source; raises ``InvalidInput`` ("submit it again") for a record this version cannot run."""
         return parse_source(self.source_record)
-
 
 
 def new_job_id() -> str:
@@ -98,6 +98,7 @@ class JobStore:
                 total=row.total,
                 done=row.done,
                 failed=row.failed,
+                skipped=row.skipped or 0,
                 errors=[FailedItem(e.item, e.reason) for e in errs],
                 source_record=row.source or {},
                 timings={**_stage_timings(s, job_id), **(row.timings or {})},
@@ -157,12 +158,14 @@ class JobStore:
         chunk: int = 0,
         failed: int | None = None,
         timings: dict[str, float] | None = None,
+        skipped: int = 0,
     ) -> bool:
         """Count one batch's outcome exactly once: False (and nothing changed) if ``key`` was counted before.
 
         A redelivered task replays its batches with the same keys, so counters never double count.
         ``failed`` defaults to ``len(errors)`` (a lost chunk records one error for many items).
         ``timings``: seconds per stage (``decode``, ``embed``, ``upsert``) spent on the batch.
+        ``skipped``: of ``done``, the items the collection held already (not stored again).
         """
         errors = errors or []
         n_failed = len(errors) if failed is None else failed
@@ -176,13 +179,14 @@ class JobStore:
                         chunk=chunk,
                         done=done,
                         failed=n_failed,
+                        skipped=skipped,
                         decode_seconds=float(t.get("decode", 0.0)),
                         embed_seconds=float(t.get("embed", 0.0)),
                         upsert_seconds=float(t.get("upsert", 0.0)),
                     )
                 )
                 s.flush()  # the primary key (job_id, key) refuses a second count here
-                self._count(s, job_id, done, n_failed, errors)
+                self._count(s, job_id, done, n_failed, errors, skipped)
         except IntegrityError:
             return False
         return True
@@ -215,9 +219,13 @@ class JobStore:
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
 
-    def _count(self, s: Session, job_id: str, done: int, failed: int, errors: list[FailedItem]) -> None:
+    def _count(
+        self, s: Session, job_id: str, done: int, failed: int, errors: list[FailedItem], skipped: int = 0
+    ) -> None:
         s.execute(
-            update(JobRow).where(JobRow.id == job_id).values(done=JobRow.done + done, failed=JobRow.failed + failed)
+            update(JobRow)
+            .where(JobRow.id == job_id)
+            .values(done=JobRow.done + done, failed=JobRow.failed + failed, skipped=JobRow.skipped + skipped)
         )
         if errors:
             stored = s.scalar(select(func.count()).where(JobErrorRow.job_id == job_id)) or 0

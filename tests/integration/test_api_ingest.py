@@ -60,13 +60,28 @@ def test_corrupt_files_are_recorded_per_item(api, fresh, tmp_path: Path) -> None
     assert api.get(f"/v1/collections/{fresh}").json()["points"] == 1
 
 
+def _stored_metric(api, outcome: str) -> float:  # type: ignore[no-untyped-def]
+    """``signifier_ingest_items_total{outcome=...}`` as ``/metrics`` shows it (0 before any sample)."""
+    for line in api.get("/metrics").text.splitlines():
+        if line.startswith(f'signifier_ingest_items_total{{outcome="{outcome}"}}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
 def test_reingest_is_idempotent(api, fresh, shapes_samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     for p in sorted(shapes_samples.glob("*.png"))[:12]:
         shutil.copy(p, tmp_path / p.name)
-    for _ in range(2):
-        job = _wait(api, api.post(f"/v1/collections/{fresh}/ingest", json={"path": str(tmp_path)}).json()["job_id"])
-        assert job["done"] == 12
+    first = _wait(api, api.post(f"/v1/collections/{fresh}/ingest", json={"path": str(tmp_path)}).json()["job_id"])
+    assert (first["done"], first["skipped"]) == (12, 0)
+    stored, already = _stored_metric(api, "stored"), _stored_metric(api, "already_stored")
+    again = _wait(api, api.post(f"/v1/collections/{fresh}/ingest", json={"path": str(tmp_path)}).json()["job_id"])
+    # Nothing new was stored: the job says all 12 were there already, and /metrics does not count them as stored.
+    assert (again["state"], again["done"], again["skipped"], again["failed"]) == ("done", 12, 12, 0)
+    assert _stored_metric(api, "stored") == stored
+    assert _stored_metric(api, "already_stored") == already + 12
     assert api.get(f"/v1/collections/{fresh}").json()["points"] == 12
+    listed = api.get(f"/v1/jobs?collection={fresh}").json()["jobs"]
+    assert [j["skipped"] for j in listed] == [12, 0]
 
 
 def test_bad_sources_are_refused_up_front(api, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -42,6 +42,7 @@ def job_out(job: JobInfo) -> JobOut:
         total=job.total,
         done=job.done,
         failed=job.failed,
+        skipped=job.skipped,
         errors=[FailedItem(public_item(e.item, job), e.reason) for e in job.errors],
         message=job.message,
         source=public_source(job),
