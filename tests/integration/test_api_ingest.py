@@ -100,6 +100,19 @@ def test_bad_sources_are_refused_up_front(api, fresh, tmp_path: Path) -> None:  
     assert r.status_code == 422
 
 
+def test_broken_manifests_are_a_422_naming_the_file_and_line(api, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a.png").write_bytes(_png("red"))
+    (tmp_path / "corrupt.parquet").write_bytes(b"PAR1" + b"\x00" * 64)
+    r = api.post(f"/v1/collections/{fresh}/ingest", json={"path": str(tmp_path / "corrupt.parquet")})
+    assert r.status_code == 422, r.text
+    assert "manifest corrupt.parquet is not a readable Parquet file" in r.json()["detail"]["message"]
+    (tmp_path / "broken.jsonl").write_text('{"path": "a.png"\n{"path": "a.png"}\n')
+    r = api.post(f"/v1/collections/{fresh}/ingest", json={"path": str(tmp_path / "broken.jsonl")})
+    assert r.status_code == 422, r.text
+    message = r.json()["detail"]["message"]
+    assert "manifest broken.jsonl: line 1 is not valid JSON" in message and "empty" not in message
+
+
 def test_multipart_upload_with_alt_text(api, fresh) -> None:  # type: ignore[no-untyped-def]
     files = [("files", ("a.png", _png("red"), "image/png")), ("files", ("b.png", b"garbage", "image/png"))]
     r = api.post(f"/v1/collections/{fresh}/ingest", files=files, data={"alt_text": ["a red thing", "broken"]})
