@@ -37,6 +37,7 @@ class JobAccepted(WireModel):
     job_id: str
     state: JobState
     collection: str
+    created: bool = False  # the ingest created the collection
 
 
 class JobError(WireModel):
@@ -58,6 +59,7 @@ class Job(WireModel):
     failed: int
     skipped: int = 0  # an older server does not send it
     errors: list[JobError] = []
+    errors_omitted: int = 0  # recorded failures not in ``errors`` (the server caps the list)
     message: str | None = None
 
     @property
