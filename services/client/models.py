@@ -94,6 +94,7 @@ class SearchResults(WireModel):
     hits: list[Hit]
     query: dict[str, Any] = {}
     timings: dict[str, float] = {}
+    warnings: list[str] = []  # e.g. a filter key no stored payload has (why a search found nothing)
 
     def __len__(self) -> int:
         return len(self.hits)

@@ -61,6 +61,12 @@ def test_search_prints_whole_ids_and_hints_at_an_empty_collection(tmp_path: Path
     # The printed id is one image("...") accepts.
     again = _run(["search", f'image("{hits[0]["id"]}")', "-c", "few", "--json"], data).stdout
     assert json.loads(again)["hits"][0]["id"] == hits[0]["id"]
+    # A filter on a key no point has finds nothing, and the CLI says why.
+    typo = _run(["search", '"a circle"', "-c", "few", "--filter", '{"sorce": "x"}'], data)
+    assert "warning: filter key 'sorce' is not a payload key of collection 'few'" in " ".join(typo.stderr.split())
+    assert "did you mean 'source'?" in " ".join(typo.stderr.split())
+    bad = _run(["search", '"a circle"', "-c", "few", "--filter", "{colr"], data, check=False)
+    assert bad.returncode == 1 and "--filter is not valid JSON" in bad.stderr
     _run(["collections", "create", "empty"], data)
     empty = _run(["search", '"a circle"', "-c", "empty"], data)
     assert "collection 'empty' is empty" in empty.stderr and "signifier ingest" in empty.stderr
