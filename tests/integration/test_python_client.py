@@ -37,6 +37,13 @@ def test_a_reingest_is_typed_as_already_stored(live: tuple[SharedServer, Client]
     assert (job.state, job.done, job.skipped, job.stored) == ("done", 60, 60, 0), job
 
 
+def test_a_misspelt_filter_key_comes_back_as_a_typed_warning(live: tuple[SharedServer, Client], shapes: str) -> None:
+    _, client = live
+    res = client.search(shapes, '"a circle"', filter={"sorce": "x"})
+    assert len(res) == 0 and len(res.warnings) == 1 and "did you mean 'source'?" in res.warnings[0], res.warnings
+    assert client.search(shapes, '"a circle"', limit=3).warnings == []
+
+
 def test_meaning_math_finds_blue_circles_and_renders_a_grid(live: tuple[SharedServer, Client], shapes: str) -> None:
     _, client = live
     res = client.search(shapes, '"a red circle" - "red" + "blue"', limit=5)
