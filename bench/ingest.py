@@ -67,7 +67,9 @@ def make_images(out: Path, count: int, seed: int = 7) -> list[Path]:
 
 
 class _Quiet:
-    def progress(self, done: int, failed: list[FailedItem], *, batch: int, timings: dict[str, float]) -> None:
+    def progress(
+        self, done: int, failed: list[FailedItem], *, batch: int, timings: dict[str, float], skipped: int = 0
+    ) -> None:
         if failed:
             raise RuntimeError(f"unexpected failures: {failed[:3]}")
 
@@ -132,8 +134,10 @@ def main() -> None:
         root = Path(tmp)
         t = time.perf_counter()
         files = make_images(root / "images", args.count)
-        print(f"{len(files)} images ({args.count - args.count // 2} PNG 64 px, {args.count // 2} JPEG 256–512 px) "
-              f"generated in {time.perf_counter() - t:.1f} s; model {args.model} on {args.device}")
+        print(
+            f"{len(files)} images ({args.count - args.count // 2} PNG 64 px, {args.count // 2} JPEG 256–512 px) "
+            f"generated in {time.perf_counter() - t:.1f} s; model {args.model} on {args.device}"
+        )
         encoder = ClipEncoder(args.model, args.device)
         encoder.load()
         encoder.encode_pixels(np.zeros((2, 3, encoder.image_size, encoder.image_size), np.float32))  # warm-up
@@ -154,9 +158,11 @@ def main() -> None:
     if not args.skip_naive:
         busy = naive_cpu / naive_s / cores
         print(f"naive loop : {n / naive_s:8.1f} images/s  ({naive_s:.2f} s, CPU {busy:.0%} busy)")
-    print(f"pipeline   : {n / pipe_s:8.1f} images/s  ({pipe_s:.2f} s, CPU {pipe_cpu / pipe_s / cores:.0%} busy, "
-          f"batch {args.batch_size}, {args.decode_workers} decode threads, + alt-text vectors, "
-          f"thumbnails {args.thumbnail_side or 'off'})")
+    print(
+        f"pipeline   : {n / pipe_s:8.1f} images/s  ({pipe_s:.2f} s, CPU {pipe_cpu / pipe_s / cores:.0%} busy, "
+        f"batch {args.batch_size}, {args.decode_workers} decode threads, + alt-text vectors, "
+        f"thumbnails {args.thumbnail_side or 'off'})"
+    )
     if not args.skip_naive:
         print(f"ratio      : {naive_s / pipe_s:.1f}x  (target >= 5x)  — {points} points in each collection")
 

@@ -36,7 +36,14 @@ class WorkerBackend(Protocol):
     def start_chunk(self, job_id: str, idx: int, retry: bool = False) -> ChunkWork | None: ...
 
     def record_batch(
-        self, job_id: str, idx: int, batch: int, done: int, failed: list[FailedItem], timings: dict[str, float]
+        self,
+        job_id: str,
+        idx: int,
+        batch: int,
+        done: int,
+        failed: list[FailedItem],
+        timings: dict[str, float],
+        skipped: int = 0,
     ) -> bool: ...
 
     def finish_chunk(self, job_id: str, idx: int, entries: int, error: str | None = None) -> None: ...
@@ -57,9 +64,16 @@ class DirectBackend:
         return self.coordinator.start_chunk(job_id, idx, retry)
 
     def record_batch(
-        self, job_id: str, idx: int, batch: int, done: int, failed: list[FailedItem], timings: dict[str, float]
+        self,
+        job_id: str,
+        idx: int,
+        batch: int,
+        done: int,
+        failed: list[FailedItem],
+        timings: dict[str, float],
+        skipped: int = 0,
     ) -> bool:
-        return self.coordinator.record_batch(job_id, idx, batch, done, failed, timings)
+        return self.coordinator.record_batch(job_id, idx, batch, done, failed, timings, skipped)
 
     def finish_chunk(self, job_id: str, idx: int, entries: int, error: str | None = None) -> None:
         self.coordinator.finish_chunk(job_id, idx, entries, error)
@@ -104,11 +118,19 @@ class ApiBackend:
         return ChunkWork.model_validate(w)
 
     def record_batch(
-        self, job_id: str, idx: int, batch: int, done: int, failed: list[FailedItem], timings: dict[str, float]
+        self,
+        job_id: str,
+        idx: int,
+        batch: int,
+        done: int,
+        failed: list[FailedItem],
+        timings: dict[str, float],
+        skipped: int = 0,
     ) -> bool:
         body = {
             "batch": batch,
             "done": done,
+            "skipped": skipped,
             "failed": [{"item": f.item, "reason": f.reason} for f in failed],
             "timings": timings,
         }

@@ -33,8 +33,10 @@ class ChunkReporter:
         self.idx = idx
         self._cancelled = False
 
-    def progress(self, done: int, failed: list[FailedItem], *, batch: int, timings: dict[str, float]) -> None:
-        self._cancelled = self.backend.record_batch(self.job_id, self.idx, batch, done, failed, timings)
+    def progress(
+        self, done: int, failed: list[FailedItem], *, batch: int, timings: dict[str, float], skipped: int = 0
+    ) -> None:
+        self._cancelled = self.backend.record_batch(self.job_id, self.idx, batch, done, failed, timings, skipped)
 
     def cancelled(self) -> bool:
         return self._cancelled

@@ -10,6 +10,9 @@ counts the request against the key's rate limit (429), checks the route's role (
 ``services.accounts.roles``), and checks that the collection or job named in the path belongs to
 the caller's team (404). All of this happens before the request body is even validated. The
 collection it looked up is the route's ``CollectionDep``, so a request looks its collection up once.
+The routes in ``CREATES_COLLECTION`` (ingest) may name a collection the team does not have yet: when
+the caller may create collections (editor or owner) the route creates it once the request is valid
+(``NewCollectionDep`` is then ``None``); another team's collection of that name is not touched.
 After a ``DELETE`` route succeeds it writes the audit record (unless the service wrote its own).
 """
 
@@ -26,7 +29,7 @@ from services.accounts.principal import LOCAL_OWNER, Principal, is_loopback
 from services.accounts.quotas import Quotas
 from services.accounts.roles import required_role
 from services.catalog.collections import CollectionInfo, CollectionRegistry
-from services.core.errors import Forbidden, Unauthorized
+from services.core.errors import CollectionNotFound, Forbidden, Unauthorized
 from services.core.settings import Settings
 from services.encoders.base import Encoder
 from services.jobs.records import JobStore
@@ -50,8 +53,6 @@ def get_settings_dep(runtime: RuntimeDep) -> Settings:
     return runtime.settings
 
 
-
-
 def get_encoder(runtime: RuntimeDep) -> Encoder:
     return runtime.encoder
 
@@ -70,8 +71,6 @@ def get_collections(runtime: RuntimeDep) -> CollectionRegistry:
 
 def get_jobs(runtime: RuntimeDep) -> JobStore:
     return runtime.jobs
-
-
 
 
 def get_accounts(runtime: RuntimeDep) -> Accounts:
@@ -160,7 +159,12 @@ def enforce_access(request: Request, runtime: RuntimeDep) -> Iterator[None]:
     params = request.path_params
     if template.startswith("/v1/collections/{name}") and "name" in params:
         # CollectionNotFound for other teams' collections; the route's CollectionDep is this lookup.
-        request.state.collection = runtime.collections.get(principal, params["name"])
+        try:
+            request.state.collection = runtime.collections.get(principal, params["name"])
+        except CollectionNotFound:
+            if (request.method, template) not in CREATES_COLLECTION or not principal.can_write():
+                raise
+            request.state.collection = None  # the route creates the team's own, once the request is valid
     if "job_id" in params and template.startswith("/v1/jobs/"):
         runtime.jobs.get(principal, params["job_id"], max_errors=0)  # JobNotFound likewise
     yield  # the route runs; an error it raises ends here, unaudited
@@ -180,6 +184,27 @@ def get_collection(name: str, request: Request, runtime: RuntimeDep) -> Collecti
 
 
 CollectionDep = Annotated[CollectionInfo, Depends(get_collection)]
+
+
+def get_collection_or_new(name: str, request: Request, runtime: RuntimeDep) -> CollectionInfo | None:
+    """The collection the path names, or ``None`` when the team has none of that name yet and the route
+    (one of ``CREATES_COLLECTION``) may create it; only a caller who may create collections gets ``None``."""
+    if getattr(request.state, "collection", "unset") is None:
+        return None  # enforce_access found none and allowed the route to create it
+    try:
+        return get_collection(name, request, runtime)
+    except CollectionNotFound:
+        if not get_principal(request, runtime).can_write():
+            raise
+        return None
+
+
+NewCollectionDep = Annotated[CollectionInfo | None, Depends(get_collection_or_new)]
+
+# Routes that create the collection their path names when the caller's team has none of that name
+# (the caller must be allowed to create collections): ingesting into a new name starts a collection,
+# as ``signifier ingest -c NEW`` always did.
+CREATES_COLLECTION: frozenset[tuple[str, str]] = frozenset({("POST", "/v1/collections/{name}/ingest")})
 
 
 # DELETE routes whose service writes its own audit record, inside its own transaction.

@@ -49,6 +49,9 @@ class JobAccepted(BaseModel):
     job_id: str
     state: str
     collection: str
+    created: bool = Field(
+        default=False, description="The ingest created the collection (the team had none of that name)."
+    )
 
 
 class JobOut(BaseModel):
@@ -56,9 +59,19 @@ class JobOut(BaseModel):
     collection: str
     state: Literal["queued", "running", "done", "failed", "cancelled"]
     total: int
-    done: int
+    done: int = Field(description="Items that ended stored: written by this job, or already in the collection.")
     failed: int
+    skipped: int = Field(
+        default=0,
+        description="Of `done`: items the collection held already (same image content, same point id), so they "
+        "were neither embedded nor written again. Newly stored = `done - skipped`.",
+    )
     errors: list[FailedItem]  # {"item", "reason"}: the one failed-item type, services/sources/items.py
+    errors_omitted: int = Field(
+        default=0,
+        description="Recorded item failures not in `errors`: the list is capped (`max_errors` for one job, "
+        "10 per job in the job list); fetch the job with a larger `max_errors` for more.",
+    )
     message: str | None = None
     source: dict[str, Any] = {}
     timings: dict[str, Any] = {}

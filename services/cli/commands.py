@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from services.cli.config import load_settings
 from services.client.http import Client
 from services.client.models import Job, SearchResponse
-from services.core.errors import InvalidInput, NotFoundError
+from services.core.errors import InvalidInput
 from services.core.settings import Settings
 
 err = Console(stderr=True)
@@ -41,13 +41,6 @@ def client(settings: Settings, api: str | None, key: str | None) -> Iterator[Cli
         yield Client(http, location="this process")
 
 
-def _ensure_collection(c: Client, name: str) -> None:
-    try:
-        c.get_collection(name)
-    except NotFoundError:
-        c.create_collection(name)
-
-
 def _follow(c: Client, job_id: str, poll: float = 0.25) -> Job:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as progress:
@@ -66,7 +59,6 @@ def _follow(c: Client, job_id: str, poll: float = 0.25) -> Job:
 
 
 def _ingest(c: Client, path: Path, collection: str, follow: bool = True) -> Job:
-    _ensure_collection(c, collection)
     accepted = c.ingest_path(collection, path.resolve())
     if not follow:
         return c.job(accepted.job_id)
@@ -103,8 +95,6 @@ def search_local(settings: Settings, collection: str, body: dict[str, Any]) -> t
         return _search(c, collection, body)
 
 
-def search_http(
-    api: str, key: str | None, collection: str, body: dict[str, Any]
-) -> tuple[SearchResponse, int | None]:
+def search_http(api: str, key: str | None, collection: str, body: dict[str, Any]) -> tuple[SearchResponse, int | None]:
     with client(load_settings(), api, key) as c:
         return _search(c, collection, body)

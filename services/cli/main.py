@@ -132,8 +132,9 @@ def ingest(
         console.print(f"queued: job {job.job_id} ({job.state}); follow it with GET /v1/jobs/{job.job_id}")
         return
     style = "green" if job.failed == 0 and job.state == "done" else "yellow"
+    already = f", {job.skipped} already stored" if job.skipped else ""
     console.print(
-        f"[{style}]{job.state}[/]: {job.done} stored, {job.failed} failed "
+        f"[{style}]{job.state}[/]: {job.stored} stored{already}, {job.failed} failed "
         f"of {job.total} in collection {collection!r} (job {job.job_id})"
     )
     for e in job.errors[:20]:
@@ -152,6 +153,10 @@ def search(
     limit: Annotated[int, typer.Option("--limit", "-n")] = 10,
     vector: Annotated[str, typer.Option(help="image or text")] = "image",
     explain: Annotated[bool, typer.Option(help="Show per-term contributions.")] = False,
+    filter_json: Annotated[
+        str | None,
+        typer.Option("--filter", help='A payload filter as JSON: \'{"color": "blue"}\' or Qdrant\'s {"must": [...]}.'),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON response.")] = False,
     api: ApiOpt = None,
     key: KeyOpt = None,
@@ -159,11 +164,18 @@ def search(
     """Search a collection with an expression."""
     from services.cli.commands import search_http, search_local
 
-    body = {"expression": expression, "vector": vector, "limit": limit, "explain": explain}
+    body: dict[str, Any] = {"expression": expression, "vector": vector, "limit": limit, "explain": explain}
+    if filter_json is not None:
+        try:
+            body["filter"] = json.loads(filter_json)
+        except json.JSONDecodeError as exc:
+            raise _fail(f"--filter is not valid JSON: {exc.msg} at column {exc.colno}") from None
     try:
         res, points = search_http(api, key, collection, body) if api else search_local(_settings(), collection, body)
     except SignifierError as exc:
         raise _fail(str(exc)) from None
+    for warning in res.get("warnings", []):
+        err.print(f"[yellow]warning[/]: {warning}", highlight=False)
     if as_json:
         sys.stdout.write(json.dumps(res, indent=2) + "\n")
         return

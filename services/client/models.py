@@ -37,6 +37,7 @@ class JobAccepted(WireModel):
     job_id: str
     state: JobState
     collection: str
+    created: bool = False  # the ingest created the collection
 
 
 class JobError(WireModel):
@@ -47,18 +48,28 @@ class JobError(WireModel):
 
 
 class Job(WireModel):
+    """An ingestion job: ``done`` items ended stored (``skipped`` of them were in the collection already,
+    so only ``stored`` were written by this job), ``failed`` items are listed in ``errors``."""
+
     job_id: str
     collection: str
     state: JobState
     total: int
     done: int
     failed: int
+    skipped: int = 0  # an older server does not send it
     errors: list[JobError] = []
+    errors_omitted: int = 0  # recorded failures not in ``errors`` (the server caps the list)
     message: str | None = None
 
     @property
     def finished(self) -> bool:
         return self.state in FINISHED
+
+    @property
+    def stored(self) -> int:
+        """Items this job wrote into the collection (``done`` less those already there)."""
+        return self.done - self.skipped
 
 
 SearchResponse = dict[str, Any]  # the API's typed search response lands with the typed hit model
@@ -83,6 +94,7 @@ class SearchResults(WireModel):
     hits: list[Hit]
     query: dict[str, Any] = {}
     timings: dict[str, float] = {}
+    warnings: list[str] = []  # e.g. a filter key no stored payload has (why a search found nothing)
 
     def __len__(self) -> int:
         return len(self.hits)

@@ -18,7 +18,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from services.client.errors import error_from
 from services.client.http import Client as ApiClient
 from services.client.models import Classifications, Embeddings, Job, Oppositions, SearchResults, Similarity
-from services.core.errors import NotFoundError
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -121,11 +120,8 @@ class Client:
         return [c.name for c in self.api.list_collections()]
 
     def ingest(self, collection: str, path: str | Path | None = None, urls: list[str] | None = None) -> IngestJob:
-        """Queue ingestion of a folder/manifest the server can read (``path``), or of image ``urls``."""
-        try:
-            self.api.get_collection(collection)
-        except NotFoundError:
-            self.api.create_collection(collection)
+        """Queue ingestion of a folder/manifest the server can read (``path``), or of image ``urls``; the server
+        creates the collection if the team has none of that name (an editor or owner key)."""
         if urls is not None:
             body: dict[str, Any] = {"source": {"kind": "urls", "urls": urls}}
         else:

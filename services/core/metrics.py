@@ -10,7 +10,12 @@ INGEST_STAGE_SECONDS = Histogram(
     ["stage"],
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-INGEST_ITEMS = Counter("signifier_ingest_items_total", "Items ingested, by outcome.", ["outcome"])
+INGEST_ITEMS = Counter(
+    "signifier_ingest_items_total",
+    "Items ingested, by outcome: stored (written now), already_stored (same content was in the collection: "
+    "not embedded or written again), failed.",
+    ["outcome"],
+)
 QUERY_SECONDS = Histogram(
     "signifier_query_seconds",
     "Search latency by phase (parse, resolve, compose, knn, total).",

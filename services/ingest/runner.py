@@ -32,10 +32,14 @@ class Reporter(Protocol):
 
     ``batch`` numbers the run's batches 0, 1, ...: batch k is always entries [k·B, (k+1)·B) of the
     stream (B = batch size, failures included), so a rerun of the same source reports the same
-    batches under the same numbers — the job store counts each once.
+    batches under the same numbers — the job store counts each once. ``skipped``: of the ``done`` items,
+    how many the collection held already (same content, same point id), so they were not embedded or
+    stored again.
     """
 
-    def progress(self, done: int, failed: list[FailedItem], *, batch: int, timings: dict[str, float]) -> None: ...
+    def progress(
+        self, done: int, failed: list[FailedItem], *, batch: int, timings: dict[str, float], skipped: int = 0
+    ) -> None: ...
 
     def cancelled(self) -> bool: ...
 
@@ -171,7 +175,6 @@ class IngestPipeline:
             ids = [point_id(collection, it.content_hash) for it in todo]
             stored = {p.id for p in self.store.retrieve(collection, ids)}
             todo = [it for it, pid in zip(todo, ids, strict=True) if pid not in stored]
-            result.skipped += len(batch.items) - len(todo)
         lookup_s = time.perf_counter() - t0
         images = embedder.submit(_timed, embed_images, self.encoder, todo) if todo else None
         return _InFlight(batch, todo, images, lookup_s)
@@ -199,11 +202,15 @@ class IngestPipeline:
         timings = {"decode": batch.decode_seconds, "embed": embed_s, "upsert": upsert_s}
         for k, v in timings.items():
             result.timings[k] += v
+        skipped = len(batch.items) - len(flight.todo)
         result.done += len(batch.items)
         result.failed += len(batch.failures)
-        INGEST_ITEMS.labels("stored").inc(len(batch.items))
+        result.skipped += skipped
+        # Only points written now count as stored: a re-ingest of the same files must not grow the counter.
+        INGEST_ITEMS.labels("stored").inc(len(flight.todo))
+        INGEST_ITEMS.labels("already_stored").inc(skipped)
         INGEST_ITEMS.labels("failed").inc(len(batch.failures))
-        reporter.progress(len(batch.items), batch.failures, batch=result.batches, timings=timings)
+        reporter.progress(len(batch.items), batch.failures, batch=result.batches, timings=timings, skipped=skipped)
         result.batches += 1
 
 

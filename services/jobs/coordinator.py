@@ -166,10 +166,19 @@ class JobCoordinator:
         )
 
     def record_batch(
-        self, job_id: str, idx: int, batch: int, done: int, errors: list[FailedItem], timings: dict[str, float]
+        self,
+        job_id: str,
+        idx: int,
+        batch: int,
+        done: int,
+        errors: list[FailedItem],
+        timings: dict[str, float],
+        skipped: int = 0,
     ) -> bool:
-        """Count one batch of a chunk (once, however often it is delivered); True if the job was cancelled."""
-        self.jobs.record_batch(job_id, f"{idx}:{batch}", done, errors, chunk=idx, timings=timings)
+        """Count one batch of a chunk (once, however often it is delivered); True if the job was cancelled.
+
+        ``skipped``: of ``done``, the items the collection held already."""
+        self.jobs.record_batch(job_id, f"{idx}:{batch}", done, errors, chunk=idx, timings=timings, skipped=skipped)
         self.chunks.touch(job_id, idx)
         return self.jobs.state(job_id) == "cancelled"
 

@@ -94,8 +94,12 @@ class JobReporter:
         self.job_id = job_id
         self.chunk = chunk
 
-    def progress(self, done: int, failed: list[FailedItem], *, batch: int, timings: dict[str, float]) -> None:
-        self.jobs.record_batch(self.job_id, f"{self.chunk}:{batch}", done, failed, chunk=self.chunk, timings=timings)
+    def progress(
+        self, done: int, failed: list[FailedItem], *, batch: int, timings: dict[str, float], skipped: int = 0
+    ) -> None:
+        self.jobs.record_batch(
+            self.job_id, f"{self.chunk}:{batch}", done, failed, chunk=self.chunk, timings=timings, skipped=skipped
+        )
 
     def cancelled(self) -> bool:
         return self.jobs.state(self.job_id) == "cancelled"

@@ -24,15 +24,15 @@ class JobRow(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+    # Of ``done``: items the collection held already (same content), not embedded or written again.
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # a ``JobSource`` (services/jobs/kinds.py)
     timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=func.now()
-    )
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=func.now())
 
 
 class JobErrorRow(Base):
@@ -75,6 +75,7 @@ class JobBatchRow(Base):
     chunk: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     decode_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     embed_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     upsert_seconds: Mapped[float] = mapped_column(Float, default=0.0)

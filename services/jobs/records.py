@@ -36,6 +36,8 @@ class JobInfo:
     done: int
     failed: int
     errors: list[FailedItem] = field(default_factory=list)
+    skipped: int = 0  # of ``done``: already in the collection, not stored again
+    error_count: int = 0  # item failures recorded (``errors`` holds the first of them)
     source_record: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
@@ -47,7 +49,6 @@ class JobInfo:
     def source(self) -> JobSource:
         """The typed source; raises ``InvalidInput`` ("submit it again") for a record this version cannot run."""
         return parse_source(self.source_record)
-
 
 
 def new_job_id() -> str:
@@ -87,8 +88,16 @@ class JobStore:
             row = s.get(JobRow, job_id)
             if row is None or (principal is not None and row.team != principal.team):
                 raise JobNotFound(job_id)
-            errs = s.scalars(
-                select(JobErrorRow).where(JobErrorRow.job_id == job_id).order_by(JobErrorRow.id).limit(max_errors)
+            errs = list(
+                s.scalars(
+                    select(JobErrorRow).where(JobErrorRow.job_id == job_id).order_by(JobErrorRow.id).limit(max_errors)
+                )
+            )
+            # Counted only when the list may be cut short, so a job with few errors costs no extra query.
+            n_errors = (
+                len(errs)
+                if len(errs) < max_errors
+                else int(s.scalar(select(func.count()).where(JobErrorRow.job_id == job_id)) or 0)
             )
             return JobInfo(
                 job_id=row.id,
@@ -98,6 +107,8 @@ class JobStore:
                 total=row.total,
                 done=row.done,
                 failed=row.failed,
+                skipped=row.skipped or 0,
+                error_count=n_errors,
                 errors=[FailedItem(e.item, e.reason) for e in errs],
                 source_record=row.source or {},
                 timings={**_stage_timings(s, job_id), **(row.timings or {})},
@@ -108,13 +119,16 @@ class JobStore:
                 finished_at=aware(row.finished_at),
             )
 
-    def list_for(self, principal: Principal, collection: str | None = None, limit: int = 100) -> list[JobInfo]:
+    def list_for(
+        self, principal: Principal, collection: str | None = None, limit: int = 100, max_errors: int = 10
+    ) -> list[JobInfo]:
+        """The team's newest jobs, each with up to ``max_errors`` of its item failures."""
         with self.sessions() as s:
             q = select(JobRow.id).where(JobRow.team == principal.team)
             if collection:
                 q = q.where(JobRow.collection == collection)
             ids = list(s.scalars(q.order_by(JobRow.created_at.desc()).limit(limit)))
-        return [self.get(principal, i, max_errors=0) for i in ids]
+        return [self.get(principal, i, max_errors=max_errors) for i in ids]
 
     def state(self, job_id: str) -> str:
         with self.sessions() as s:
@@ -122,11 +136,6 @@ class JobStore:
             if st is None:
                 raise JobNotFound(job_id)
             return st
-
-    def set_source(self, job_id: str, source: JobSource) -> None:
-        """Replace a job's source (an upload job learns its files once they are saved)."""
-        with self.sessions.begin() as s:
-            s.execute(update(JobRow).where(JobRow.id == job_id).values(source=dump_source(source)))
 
     def start(self, job_id: str) -> None:
         with self.sessions.begin() as s:
@@ -157,12 +166,14 @@ class JobStore:
         chunk: int = 0,
         failed: int | None = None,
         timings: dict[str, float] | None = None,
+        skipped: int = 0,
     ) -> bool:
         """Count one batch's outcome exactly once: False (and nothing changed) if ``key`` was counted before.
 
         A redelivered task replays its batches with the same keys, so counters never double count.
         ``failed`` defaults to ``len(errors)`` (a lost chunk records one error for many items).
         ``timings``: seconds per stage (``decode``, ``embed``, ``upsert``) spent on the batch.
+        ``skipped``: of ``done``, the items the collection held already (not stored again).
         """
         errors = errors or []
         n_failed = len(errors) if failed is None else failed
@@ -176,13 +187,14 @@ class JobStore:
                         chunk=chunk,
                         done=done,
                         failed=n_failed,
+                        skipped=skipped,
                         decode_seconds=float(t.get("decode", 0.0)),
                         embed_seconds=float(t.get("embed", 0.0)),
                         upsert_seconds=float(t.get("upsert", 0.0)),
                     )
                 )
                 s.flush()  # the primary key (job_id, key) refuses a second count here
-                self._count(s, job_id, done, n_failed, errors)
+                self._count(s, job_id, done, n_failed, errors, skipped)
         except IntegrityError:
             return False
         return True
@@ -215,9 +227,13 @@ class JobStore:
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
 
-    def _count(self, s: Session, job_id: str, done: int, failed: int, errors: list[FailedItem]) -> None:
+    def _count(
+        self, s: Session, job_id: str, done: int, failed: int, errors: list[FailedItem], skipped: int = 0
+    ) -> None:
         s.execute(
-            update(JobRow).where(JobRow.id == job_id).values(done=JobRow.done + done, failed=JobRow.failed + failed)
+            update(JobRow)
+            .where(JobRow.id == job_id)
+            .values(done=JobRow.done + done, failed=JobRow.failed + failed, skipped=JobRow.skipped + skipped)
         )
         if errors:
             stored = s.scalar(select(func.count()).where(JobErrorRow.job_id == job_id)) or 0

@@ -52,6 +52,7 @@ class SearchResult:
     hits: list[ExplainedHit]
     query: QueryInfo
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what may explain few or no hits (services/query/filter_keys.py)
 
 
 def term_label(t: WeightedTerm) -> str:

@@ -14,6 +14,7 @@ import csv
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -33,6 +34,21 @@ TEXT_COLUMNS = ("alt_text", "TEXT", "caption", "text")
 Entry = SourceItem | FailedItem
 ChunkSpec = dict[str, Any]
 MAX_SIDECAR_BYTES = 1024 * 1024
+MAX_REASON_CHARS = 200  # a library's error text quoted in a message is cut to this
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """A manifest row that could not be read (a CSV row over the field limit, a corrupt Parquet row
+    group): ``ManifestReader._entry`` turns it into a ``FailedItem`` named by its row number."""
+
+    reason: str
+
+
+def _short(text: str) -> str:
+    """A library's error text on one line, cut to ``MAX_REASON_CHARS``."""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
 
 
 def _sidecar_text(image: Path, grant: ReadGrant) -> str | None:
@@ -136,14 +152,49 @@ class ManifestReader:
     def _open(self) -> BinaryIO:
         return self.grant.open(self.path, self.shown)
 
+    def _parquet(self, f: BinaryIO) -> Any:
+        """The ``pyarrow.parquet.ParquetFile`` of an open manifest; a file that is not one (corrupt, cut
+        short, another format renamed) is an ``InvalidInput`` naming the manifest."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(f)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise InvalidInput(
+                f"manifest {self.path.name} is not a readable Parquet file: {_short(str(exc))}"
+            ) from None
+
     def _columns(self) -> list[str]:
         if self.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
             with self._open() as f:
-                return list(pq.ParquetFile(f).schema_arrow.names)
-        for _, row in self._rows_from(0):
-            return list(row) if isinstance(row, dict) else []
+                return list(self._parquet(f).schema_arrow.names)
+        if self.suffix == ".csv":
+            header, _ = self._csv_header()
+            # A header without rows is as empty as no file at all.
+            return header if header and next(self._rows_from(0), None) is not None else []
+        return self._first_json_keys()
+
+    def _first_json_keys(self) -> list[str]:
+        """The keys of a JSONL manifest's first row; a first row that is not a JSON object is refused here,
+        naming its line (the row decides which columns the manifest has, so there is nothing to go on)."""
+        with self._open() as f:
+            for n, line in enumerate(_lines(f, 0, [0]), 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InvalidInput(
+                        f"manifest {self.path.name}: line {n} is not valid JSON ({exc.msg} at column {exc.colno}); "
+                        'a .jsonl manifest holds one JSON object per line, e.g. {"path": "a.png", "alt_text": "..."}'
+                    ) from None
+                if not isinstance(row, dict):
+                    raise InvalidInput(
+                        f"manifest {self.path.name}: line {n} is a JSON {_json_kind(row)}, not an object; "
+                        'a .jsonl manifest holds one JSON object per line, e.g. {"path": "a.png", "alt_text": "..."}'
+                    )
+                return list(row)
         return []
 
     def _check_columns(self) -> None:
@@ -159,7 +210,10 @@ class ManifestReader:
     def _csv_header(self) -> tuple[list[str], int]:
         with self._open() as f:
             pos = [0]
-            header = next(csv.reader(_lines(f, 0, pos)), [])
+            try:
+                header = next(csv.reader(_lines(f, 0, pos)), [])
+            except csv.Error as exc:
+                raise InvalidInput(f"manifest {self.path.name}: its header line is not valid CSV ({exc})") from None
             return header, pos[0]
 
     def _rows_from(self, offset: int, lineno: int = 0) -> Iterator[tuple[int, Any]]:
@@ -168,10 +222,17 @@ class ManifestReader:
         if self.suffix == ".csv":
             header, body = self._csv_header()
             with self._open() as f:
-                for values in csv.reader(_lines(f, max(offset, body), pos)):
+                rows = csv.reader(_lines(f, max(offset, body), pos))
+                while True:
+                    try:
+                        values = next(rows)
+                    except StopIteration:
+                        return
+                    except csv.Error as exc:  # the reader goes on with the next row
+                        yield pos[0], _Unreadable(f"row is not valid CSV: {exc}")
+                        continue
                     if values:  # a blank line is no row (as csv.DictReader has it)
                         yield pos[0], dict(zip(header, values, strict=False))
-            return
         with self._open() as f:
             for line in _lines(f, offset, pos):
                 if not line.strip():
@@ -180,19 +241,29 @@ class ManifestReader:
                 try:
                     yield pos[0], json.loads(line)
                 except json.JSONDecodeError as exc:
-                    yield pos[0], FailedItem(f"{self.path.name}:{lineno}", f"invalid JSON in row {lineno}: {exc.msg}")
+                    why = f"invalid JSON in row {lineno} (rows count non-blank lines): {exc.msg} at column {exc.colno}"
+                    yield pos[0], FailedItem(f"{self.path.name}:{lineno}", why)
 
     def _parquet_rows(self, row_group: int | None = None, start: int = 0, rows: int | None = None) -> Iterator[Any]:
-        import pyarrow.parquet as pq
-
         with self._open() as f:
-            yield from self._parquet_file_rows(pq.ParquetFile(f), row_group, start, rows)
+            yield from self._parquet_file_rows(self._parquet(f), row_group, start, rows)
 
     @staticmethod
     def _parquet_file_rows(pf: Any, row_group: int | None, start: int, rows: int | None) -> Iterator[Any]:
+        """Rows as dicts; each row of a row group that cannot be read (corrupt pages) as ``_Unreadable``,
+        so the job records them as failed and goes on with the next group."""
+        import pyarrow as pa
+
         groups = range(pf.num_row_groups) if row_group is None else [row_group]
         for g in groups:
-            table = pf.read_row_group(g)
+            try:
+                table = pf.read_row_group(g)
+            except (pa.ArrowException, OSError, ValueError) as exc:
+                n = pf.metadata.row_group(g).num_rows
+                lost = n if rows is None else max(0, min(rows, n - start))
+                reason = _Unreadable(f"Parquet row group {g} is unreadable: {_short(str(exc))}")
+                yield from (reason for _ in range(lost))
+                continue
             if rows is not None:
                 table = table.slice(start, rows)
             for batch in table.to_batches(max_chunksize=4096):
@@ -207,10 +278,8 @@ class ManifestReader:
 
     def count(self) -> int:
         if self.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
             with self._open() as f:
-                return int(pq.ParquetFile(f).metadata.num_rows)
+                return int(self._parquet(f).metadata.num_rows)
         return sum(1 for _ in self._raw_rows())
 
     def __iter__(self) -> Iterator[Entry]:
@@ -219,10 +288,8 @@ class ManifestReader:
 
     def plan(self, chunk_size: int) -> Iterator[tuple[ChunkSpec, int]]:
         if self.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
             with self._open() as f:
-                meta = pq.ParquetFile(f).metadata
+                meta = self._parquet(f).metadata
             first = 1
             for g in range(meta.num_row_groups):
                 n = meta.row_group(g).num_rows
@@ -254,13 +321,17 @@ class ManifestReader:
     def _entry(self, row: Any, n: int) -> Entry:
         if isinstance(row, FailedItem):
             return row
+        if isinstance(row, _Unreadable):
+            return FailedItem(f"{self.path.name}:{n}", row.reason)
         if not isinstance(row, dict):
             return FailedItem(f"{self.path.name}:{n}", "row is not an object")
         alt = _first(row, TEXT_COLUMNS)
         meta = {
             k: v
             for k, v in row.items()
-            if k not in PATH_COLUMNS + URL_COLUMNS + TEXT_COLUMNS and k is not None and v is not None
+            if k not in PATH_COLUMNS + URL_COLUMNS + TEXT_COLUMNS
+            and k is not None
+            and v is not None
             and not k.startswith("_")
         }
         path, url = _first(row, PATH_COLUMNS), _first(row, URL_COLUMNS)
@@ -272,6 +343,22 @@ class ManifestReader:
         if url is not None:
             return SourceItem(str(url), "url", alt_text, meta)
         return FailedItem(f"{self.path.name}:{n}", "row has neither a path nor a url")
+
+
+def _json_kind(value: Any) -> str:
+    """How JSON calls the type of a decoded value ("array", "string", ...)."""
+    match value:
+        case list():
+            return "array"
+        case str():
+            return "string"
+        case bool():
+            return "boolean"
+        case int() | float():
+            return "number"
+        case None:
+            return "null"
+    return type(value).__name__
 
 
 class UrlListReader:

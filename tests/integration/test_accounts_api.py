@@ -105,6 +105,18 @@ def test_roles(app: TestClient, images: Path) -> None:
     assert r.status_code == 202
     job = wait_job(app, r.json()["job_id"], viewer)  # viewers may read jobs
     assert job["done"] == 6
+    # Ingesting into a name the team does not have creates it, for those who may create collections.
+    r = app.post("/v1/collections/new-pics/ingest", json={"path": str(images)}, headers=viewer)
+    assert r.status_code == 403 and "editor" in _error(r)["message"]
+    assert app.get("/v1/collections/new-pics", headers=viewer).status_code == 404
+    r = app.post("/v1/collections/new-pics/ingest", json={"path": str(images)}, headers=editor)
+    assert r.status_code == 202 and r.json()["created"] is True, r.text
+    assert wait_job(app, r.json()["job_id"], viewer)["done"] == 6
+    assert app.get("/v1/collections/new-pics", headers=viewer).json()["points"] == 6
+    r = app.post("/v1/collections/new-pics/ingest", json={"path": str(images)}, headers=editor)
+    assert r.status_code == 202 and r.json()["created"] is False
+    wait_job(app, r.json()["job_id"], viewer)
+    assert app.delete("/v1/collections/new-pics", headers=owner).status_code == 204
     search = {"expression": '"a red circle"', "limit": 3}
     assert app.post("/v1/collections/pics/search", json=search, headers=viewer).status_code == 200
     assert app.post("/v1/embed", json={"texts": ["red"]}, headers=viewer).status_code == 200
@@ -190,12 +202,18 @@ def test_quotas(app: TestClient, images: Path, tmp_path: Path) -> None:
     upload = [("files", (p.name, p.read_bytes(), "image/png")) for p in sorted(more.glob("*.png"))]
     r = app.post("/v1/collections/a/ingest", files=upload, headers=small.h())
     assert r.status_code == 403 and _error(r)["code"] == "quota_exceeded"
+    assert len(app.get("/v1/jobs", headers=small.h()).json()["jobs"]) == 1  # the refused upload left no job
     team = app.get("/v1/admin/teams/small", headers=small.h()).json()
     assert (team["collections"], team["points"], team["max_points"]) == (1, 6, 8)
     # an admin raises it, and the same job is accepted
     r = app.put("/v1/admin/teams/small/quotas", json={"max_points": 100}, headers=small.h())
     assert r.status_code == 403  # owners cannot lift their own quota
     runtime.accounts.set_quotas(operator("test"), "small", 1, 100)
+    # Ingesting into a new name past the collection quota is refused, leaving no job and no collection.
+    r = app.post("/v1/collections/b/ingest", json={"path": str(more)}, headers=small.h())
+    assert r.status_code == 403 and "quota is 1" in _error(r)["message"], r.text
+    assert len(app.get("/v1/jobs", headers=small.h()).json()["jobs"]) == 1
+    assert [c["name"] for c in app.get("/v1/collections", headers=small.h()).json()["collections"]] == ["a"]
     assert app.post("/v1/collections/a/ingest", json={"path": str(more)}, headers=small.h()).status_code == 202
 
 

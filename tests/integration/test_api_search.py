@@ -50,10 +50,29 @@ def test_plain_text_search_and_filters(api) -> None:  # type: ignore[no-untyped-
     res = _search(api, '"a shape"', filter={"color": "green"})
     assert res["hits"] and all(h["payload"]["color"] == "green" for h in res["hits"])
     res = _search(
-        api, '"a circle"', filter={"must": [{"key": "shape", "match": {"any": ["circle"]}}],
-                                   "must_not": [{"key": "background", "match": {"value": "snow"}}]}
+        api,
+        '"a circle"',
+        filter={
+            "must": [{"key": "shape", "match": {"any": ["circle"]}}],
+            "must_not": [{"key": "background", "match": {"value": "snow"}}],
+        },
     )
     assert all(h["payload"]["shape"] == "circle" and h["payload"]["background"] != "snow" for h in res["hits"])
+    assert res["warnings"] == []  # every key is a payload key
+
+
+def test_a_filter_on_a_misspelt_key_warns_instead_of_silently_finding_nothing(api) -> None:  # type: ignore[no-untyped-def]
+    res = _search(api, '"a shape"', filter={"colr": "green"})
+    assert res["hits"] == []
+    [warning] = res["warnings"]
+    # 300 points: more than one sample page, so the message says it looked at a sample.
+    assert "filter key 'colr' is in none of the 256 payloads sampled from collection 'shapes'" in warning
+    assert "did you mean 'color'?" in warning and "alt_text" in warning and "shape" in warning
+    nested = _search(api, '"a shape"', filter={"must_not": [{"key": "exif.iso", "range": {"gte": 100}}]})
+    assert nested["hits"] and "'exif'" in nested["warnings"][0]
+    assert _search(api, '"a shape"', filter={"color": "green", "shape.x": "y"})["warnings"] == []
+    openapi = api.get("/openapi.json").json()["components"]["schemas"]["SearchResponse"]["properties"]
+    assert openapi["warnings"]["type"] == "array"
 
 
 def test_weights_change_results(api) -> None:  # type: ignore[no-untyped-def]
@@ -97,7 +116,7 @@ def test_offset_pages_are_consistent(api) -> None:  # type: ignore[no-untyped-de
         ('"a red circle" - ', 17, "end"),
         ('"a red circle" * "blue"', 15, "*"),
         ('("red" + "blue"', 15, ")"),
-        ('imag(3)', 0, "unknown function"),
+        ("imag(3)", 0, "unknown function"),
         ('"unterminated', 0, "unterminated"),
         ('"a" - "a"', 0, "zero length"),
     ],

@@ -54,6 +54,7 @@ def test_manifest_through_two_workers_counts_exactly_and_reingest_stores_nothing
     again = cluster.call("POST", "/v1/collections/celery1/ingest", {"path": str(data.manifest)}, expect=202)["job_id"]
     job2 = cluster.wait_job(again)
     assert (job2["state"], job2["done"], job2["failed"]) == ("done", data.ok, data.bad)
+    assert job2["skipped"] == data.ok, "a re-ingest through workers stores nothing new and says so"
     assert cluster.points("celery1") == data.distinct
 
 

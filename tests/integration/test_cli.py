@@ -31,6 +31,9 @@ def test_samples_ingest_search_collections(tmp_path: Path) -> None:
     out = _run(["ingest", str(samples), "--collection", "shapes"], data, check=False)
     assert "120 stored, 1 failed of 121" in out.stdout and "broken.png" in out.stdout
     assert out.returncode == 1, "an ingest with failed items exits 1"
+    (samples / "broken.png").unlink()
+    again = _run(["ingest", str(samples), "--collection", "shapes"], data)
+    assert "0 stored, 120 already stored, 0 failed of 120" in again.stdout, again.stdout
     query = '"a red circle" - "red" + "blue"'
     res = json.loads(_run(["search", query, "-c", "shapes", "-n", "10", "--json"], data).stdout)
     blue = [h for h in res["hits"] if "blue" in h["payload"]["alt_text"]]
@@ -58,6 +61,12 @@ def test_search_prints_whole_ids_and_hints_at_an_empty_collection(tmp_path: Path
     # The printed id is one image("...") accepts.
     again = _run(["search", f'image("{hits[0]["id"]}")', "-c", "few", "--json"], data).stdout
     assert json.loads(again)["hits"][0]["id"] == hits[0]["id"]
+    # A filter on a key no point has finds nothing, and the CLI says why.
+    typo = _run(["search", '"a circle"', "-c", "few", "--filter", '{"sorce": "x"}'], data)
+    assert "warning: filter key 'sorce' is not a payload key of collection 'few'" in " ".join(typo.stderr.split())
+    assert "did you mean 'source'?" in " ".join(typo.stderr.split())
+    bad = _run(["search", '"a circle"', "-c", "few", "--filter", "{colr"], data, check=False)
+    assert bad.returncode == 1 and "--filter is not valid JSON" in bad.stderr
     _run(["collections", "create", "empty"], data)
     empty = _run(["search", '"a circle"', "-c", "empty"], data)
     assert "collection 'empty' is empty" in empty.stderr and "signifier ingest" in empty.stderr
@@ -67,7 +76,10 @@ def _serve(data: Path, *args: str, **env: str) -> subprocess.CompletedProcess[st
     environ = {**os.environ, "SIGNIFIER_DATA_DIR": str(data), "SIGNIFIER_MODEL": "shapes-clip", **env}
     return subprocess.run(
         [sys.executable, "-m", "services.cli.main", *args, "serve", "--port", "0"],
-        env=environ, capture_output=True, text=True, timeout=120,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -93,7 +105,9 @@ def test_a_cuda_device_that_is_not_there_is_one_line(tmp_path: Path) -> None:
     listing = subprocess.run(
         [sys.executable, "-m", "services.cli.main", "collections", "list"],
         env={**os.environ, "SIGNIFIER_DATA_DIR": str(tmp_path / "d2"), "SIGNIFIER_DEVICE": "cuda"},
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert listing.returncode == 1 and "Traceback" not in listing.stderr and "no usable CUDA" in listing.stderr
 
@@ -103,11 +117,18 @@ def test_an_uncached_hub_model_without_network_fails_fast_and_once(tmp_path: Pat
     port): one error line at once, not ~40 s of retries with every warning printed twice."""
     unset = ("SIGNIFIER_MODEL", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
     env = {k: v for k, v in os.environ.items() if k not in unset}
-    env |= {"SIGNIFIER_DATA_DIR": str(tmp_path / "data"), "HF_HOME": str(tmp_path / "hf"),
-            "HF_ENDPOINT": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1"}
+    env |= {
+        "SIGNIFIER_DATA_DIR": str(tmp_path / "data"),
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1",
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "services.cli.main", "collections", "list"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Retrying" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

@@ -9,6 +9,9 @@ listed in ``PUBLIC``. For every other route:
 - Alpha's owner key (and Alpha's admin key, outside /v1/admin) with Bravo's collection, job, point,
   concept, key, user or team → 404 or 403, and nothing of Bravo's in the answer;
 - Alpha's own collection with Bravo's point, job or concept → 404 or 403 (except PUT, which creates);
+- a route that creates the collection it names (ingest) creates Alpha's *own* collection of Bravo's
+  name: with the walk's empty body that is a 422 that creates nothing, and with a real source Alpha
+  gets its own collection while Bravo's stays as it was;
 - the same request with Bravo's own key is *not* refused (so the refusal above is isolation, not a
   missing resource);
 - routes without parameters (listings) never show Alpha anything of Bravo's.
@@ -62,6 +65,9 @@ WORKER_ROUTES = "/internal/"
 INTERNAL_TOKEN = "walk-internal-token-0123456789abcdef"  # >= 32 characters, as Settings demand
 # Parameters naming something inside a collection: Alpha's own collection with Bravo's value must fail too.
 INSIDE_COLLECTION = ("job_id", "point_id", "concept")
+# Routes that create the collection their path names for the caller's team when it has none of that name
+# (services/api/deps.py CREATES_COLLECTION): Alpha naming Bravo's collection there is Alpha creating its own.
+CREATES_OWN: frozenset[tuple[str, str]] = frozenset({("POST", "/v1/collections/{name}/ingest")})
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
@@ -257,6 +263,8 @@ def test_alpha_cannot_reach_bravos_resources_on_any_route(world: World) -> None:
             url = _fill(path, values)
             r = _call(c, method, url, key)
             refusals = (401, 403, 404) if path.startswith(WORKER_ROUTES) else (403, 404)
+            if (method, path) in CREATES_OWN:
+                refusals = (403, 404, 422)  # the walk's body {} is invalid: nothing is created
             if r.status_code not in refusals:
                 failures.append(f"{method} {url} as Alpha ({who}): {r.status_code} {r.text[:200]}")
             elif leaked := _leaks(r.text, world, url):
@@ -307,3 +315,23 @@ def test_after_the_walk_bravos_data_is_intact(world: World) -> None:
         for t, team in (("alpha", world.alpha), ("bravo", world.bravo))
     }
     assert shared == {"alpha": 2, "bravo": 0}  # one name, two collections
+    # The walk's refused ingests created nothing for Alpha under Bravo's name.
+    assert c.get(f"/v1/collections/{world.collection}", headers=world.alpha.h()).status_code == 404
+
+
+def test_ingest_under_bravos_collection_name_creates_alphas_own(world: World) -> None:
+    """The ingest route creates a collection Alpha has not got: naming Bravo's makes Alpha's own, and Bravo's
+    points, job and answers stay Bravo's (runs last: Alpha's collection is deleted again)."""
+    c, a, b = world.client, world.alpha.h(), world.bravo.h()
+    folder = Path(c.app.state.runtime.settings.data_dir).parent / "alpha-images"  # Alpha's granted folder
+    r = c.post(f"/v1/collections/{world.collection}/ingest", json={"path": str(folder)}, headers=a)
+    assert r.status_code == 202 and r.json()["created"] is True, r.text
+    assert not _leaks(r.text, world, world.collection)
+    job = wait_job(c, r.json()["job_id"], a)
+    assert job["done"] == 2 and not _leaks(str(job), world, world.collection), job
+    assert c.get(f"/v1/collections/{world.collection}", headers=a).json()["points"] == 2
+    assert c.get(f"/v1/collections/{world.collection}", headers=b).json()["points"] == 4
+    hits = c.post(f"/v1/collections/{world.collection}/search", json={"expression": '"a shape"'}, headers=a)
+    assert {h["id"] for h in hits.json()["hits"]}.isdisjoint({world.point})
+    assert c.delete(f"/v1/collections/{world.collection}", headers=a).status_code == 204
+    assert c.get(f"/v1/collections/{world.collection}", headers=b).json()["points"] == 4

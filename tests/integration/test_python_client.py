@@ -27,8 +27,21 @@ def shapes(live: tuple[SharedServer, Client]) -> str:
     folder = server.roots / "alpha" / "shapes"
     write_samples(folder, 60, seed=7)
     job = client.ingest("shapes", folder).wait(poll_s=0.2, timeout_s=180)
-    assert job.state == "done" and job.done == 60, job
+    assert job.state == "done" and job.done == 60 and (job.stored, job.skipped) == (60, 0), job
     return "shapes"
+
+
+def test_a_reingest_is_typed_as_already_stored(live: tuple[SharedServer, Client], shapes: str) -> None:
+    server, client = live
+    job = client.ingest(shapes, server.roots / "alpha" / "shapes").wait(poll_s=0.2, timeout_s=180)
+    assert (job.state, job.done, job.skipped, job.stored) == ("done", 60, 60, 0), job
+
+
+def test_a_misspelt_filter_key_comes_back_as_a_typed_warning(live: tuple[SharedServer, Client], shapes: str) -> None:
+    _, client = live
+    res = client.search(shapes, '"a circle"', filter={"sorce": "x"})
+    assert len(res) == 0 and len(res.warnings) == 1 and "did you mean 'source'?" in res.warnings[0], res.warnings
+    assert client.search(shapes, '"a circle"', limit=3).warnings == []
 
 
 def test_meaning_math_finds_blue_circles_and_renders_a_grid(live: tuple[SharedServer, Client], shapes: str) -> None:

@@ -105,9 +105,7 @@ def test_bad_input_is_a_4xx_with_a_message(
 
 
 def test_a_lone_surrogate_is_named_with_its_field_and_position(owner: httpx.Client) -> None:
-    r = owner.post(
-        "/v1/embed", content=b'{"texts": ["ok", "ab\\udc30"]}', headers={"content-type": "application/json"}
-    )
+    r = owner.post("/v1/embed", content=b'{"texts": ["ok", "ab\\udc30"]}', headers={"content-type": "application/json"})
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
     assert detail["code"] == "invalid_text"
@@ -142,3 +140,28 @@ def test_every_former_500_keeps_the_connection_alive(owner: httpx.Client) -> Non
         after = owner.get(f"/v1/collections/{COLLECTION}")
         assert after.status_code == 200
         assert _port(r) == _port(after) == port, "the server closed the connection after an error"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "corrupt.parquet",
+            b"PAR1" + b"\x00" * 64 + b"PAR1",
+            "manifest corrupt.parquet is not a readable Parquet file",
+        ),
+        ("cut.parquet", b"PAR1\x15\x04", "manifest cut.parquet is not a readable Parquet file"),
+        ("broken.jsonl", b'{"path": "a.png",\n', "manifest broken.jsonl: line 1 is not valid JSON"),
+        ("array.jsonl", b'[{"path": "a.png"}]\n', "manifest array.jsonl: line 1 is a JSON array, not an object"),
+    ],
+)
+def test_a_broken_manifest_is_a_422_naming_it(
+    shared_server: SharedServer, owner: httpx.Client, name: str, content: bytes, message: str
+) -> None:
+    """A corrupt Parquet file was an unhandled pyarrow error (500); a malformed JSONL said 'is empty'."""
+    folder = shared_server.roots / "alpha" / "manifests"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(content)
+    r = owner.post(f"/v1/collections/{COLLECTION}/ingest", json={"path": str(folder / name)})
+    assert r.status_code == 422, r.text
+    assert message in r.json()["detail"]["message"] and "empty" not in r.json()["detail"]["message"], r.text

@@ -11,9 +11,10 @@ from fastapi import APIRouter, Request, status
 
 from services.accounts.principal import Principal
 from services.api.body import FormLimits, MultipartForm, is_multipart, read_form, validate
-from services.api.deps import CollectionDep, PrincipalDep, RuntimeDep
+from services.api.deps import NewCollectionDep, PrincipalDep, RuntimeDep
 from services.api.schemas import IngestRequest, JobAccepted
-from services.core.errors import Forbidden, InvalidInput
+from services.catalog.collections import CollectionInfo
+from services.core.errors import AlreadyExists, Forbidden, InvalidInput
 from services.core.settings import Limits
 from services.jobs.kinds import JobSource, PathSource, UploadSource, UrlsSource, WebDatasetSource
 from services.jobs.local import upload_dir
@@ -24,6 +25,7 @@ from services.runtime import Runtime
 from services.sources.grant import ReadGrant, grant_for, upload_grant
 from services.sources.readers import open_reader
 from services.sources.webdataset import is_webdataset
+from services.vectorstore.base import check_collection_name
 
 router = APIRouter(prefix="/v1/collections", tags=["ingest"])
 
@@ -68,36 +70,50 @@ async def _save_uploads(form: MultipartForm, job_dir: Path) -> int:
 
 
 @router.post("/{name}/ingest", status_code=status.HTTP_202_ACCEPTED, response_model=JobAccepted)
-async def ingest(request: Request, info: CollectionDep, runtime: RuntimeDep, principal: PrincipalDep) -> JobAccepted:
+async def ingest(
+    name: str, request: Request, existing: NewCollectionDep, runtime: RuntimeDep, principal: PrincipalDep
+) -> JobAccepted:
     """Start an ingestion job; poll ``GET /v1/jobs/{job_id}`` for progress and per-item failures.
 
     JSON: ``{"path": "<folder or manifest on the server>"}`` or ``{"source": {"kind": ..., "path": ...}}``.
     Multipart: ``files`` parts (images) with optional ``alt_text`` fields, one per file, in order.
+    A collection the team does not have yet is created for this server's model (``created: true``), once
+    the request is valid. A request refused (4xx) leaves no job and no collection behind.
     """
     _check_writer(principal)
+    if existing is None:
+        check_collection_name(name)  # a bad name is refused before the body is read
     # The body cap (declared or streamed) is enforced before this runs: services/api/body_limit.py.
     if is_multipart(request):
         job_id = new_job_id()
         job_dir = upload_dir(runtime.settings.data_dir, job_id)
-        # The job reads the folder the server wrote for it, and only that (the data dir is denied otherwise).
-        upload = UploadSource(path=str(job_dir), files=0, grant=upload_grant(job_dir))
-        runtime.jobs.create(principal, info.name, info.store_name, upload, job_id=job_id)
         try:
-            # The job exists first, so that an upload refused half-way is recorded as a failed job.
             count = await _save_uploads(await read_form(request, ingest_form(runtime.settings.limits)), job_dir)
             _check_quota(runtime, principal, count)
-        except BaseException as exc:
+            info = existing or _create_collection(runtime, principal, name)
+            # The job reads the folder the server wrote for it, and only that (the data dir is denied otherwise).
+            upload = UploadSource(path=str(job_dir), files=count, grant=upload_grant(job_dir))
+            runtime.jobs.create(principal, info.name, info.store_name, upload, job_id=job_id)
+        except BaseException:
             shutil.rmtree(job_dir, ignore_errors=True)  # a refused upload leaves nothing on disk
-            runtime.jobs.finish(job_id, "failed", message=getattr(exc, "message", "the upload did not complete"))
             raise
-        runtime.jobs.set_source(job_id, upload.model_copy(update={"files": count}))
     else:
         body = validate(IngestRequest, await request.body())
         source = _json_source(runtime, principal, body)
-        _check_quota(runtime, principal, lambda: runner_for(source, info.store_name, JobContext()).count())
+        # A new collection's store name is not known yet; counting the source needs none.
+        _check_quota(runtime, principal, lambda: runner_for(source, "", JobContext()).count())
+        info = existing or _create_collection(runtime, principal, name)
         job_id = runtime.jobs.create(principal, info.name, info.store_name, source)
     runtime.queue.submit(job_id)
-    return JobAccepted(job_id=job_id, state="queued", collection=info.name)
+    return JobAccepted(job_id=job_id, state="queued", collection=info.name, created=existing is None)
+
+
+def _create_collection(runtime: Runtime, principal: Principal, name: str) -> CollectionInfo:
+    """The team's new collection ``name`` for this server's model (or the one a concurrent request just made)."""
+    try:
+        return runtime.collections.create(principal, name, runtime.encoder.model_id, runtime.encoder.dim)
+    except AlreadyExists:
+        return runtime.collections.get(principal, name)
 
 
 def _json_source(runtime: Runtime, principal: Principal, body: IngestRequest) -> JobSource:

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.deps import RuntimeDep
-from services.core.errors import NotFoundError, Unauthorized
+from services.core.errors import InvalidInput, NotFoundError, Unauthorized
 from services.ingest.writer import StoreWriter
 from services.jobs.coordinator import JobCoordinator
 from services.jobs.wire import decode_point, decode_thumbnail
@@ -72,6 +72,7 @@ class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     batch: int = Field(ge=0)
     done: int = Field(ge=0)
+    skipped: int = Field(0, ge=0)  # of ``done``: already in the collection
     failed: list[FailedItem] = Field(default_factory=list, max_length=10_000)
     timings: dict[str, float] = Field(default_factory=dict)
 
@@ -117,7 +118,11 @@ def start_chunk(job_id: str, idx: int, body: StartIn, runtime: InternalDep) -> d
 
 @router.post("/jobs/{job_id}/chunks/{idx}/batches")
 def record_batch(job_id: str, idx: int, body: BatchIn, runtime: InternalDep) -> dict[str, bool]:
-    cancelled = _coordinator(runtime).record_batch(job_id, idx, body.batch, body.done, body.failed, body.timings)
+    if body.skipped > body.done:
+        raise InvalidInput(f"skipped ({body.skipped}) cannot exceed done ({body.done})")
+    cancelled = _coordinator(runtime).record_batch(
+        job_id, idx, body.batch, body.done, body.failed, body.timings, skipped=body.skipped
+    )
     return {"cancelled": cancelled}
 
 

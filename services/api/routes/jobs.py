@@ -42,7 +42,9 @@ def job_out(job: JobInfo) -> JobOut:
         total=job.total,
         done=job.done,
         failed=job.failed,
+        skipped=job.skipped,
         errors=[FailedItem(public_item(e.item, job), e.reason) for e in job.errors],
+        errors_omitted=max(0, job.error_count - len(job.errors)),
         message=job.message,
         source=public_source(job),
         timings=job.timings,
@@ -65,9 +67,14 @@ def get_job(
 
 @router.get("", response_model=JobList)
 def list_jobs(
-    runtime: RuntimeDep, principal: PrincipalDep, collection: str | None = None, limit: int = Query(100, ge=1, le=1000)
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    collection: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    max_errors: int = Query(10, ge=0, le=100, description="Item failures listed per job (`errors_omitted`: the rest)."),
 ) -> JobList:
-    return JobList(jobs=[job_out(j) for j in runtime.jobs.list_for(principal, collection, limit)])
+    """The team's newest jobs (of one collection), each with its first item failures."""
+    return JobList(jobs=[job_out(j) for j in runtime.jobs.list_for(principal, collection, limit, max_errors)])
 
 
 @router.delete("/{job_id}", response_model=JobOut)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,7 @@ from services.core.errors import ImageError, InvalidInput
 from services.core.settings import Limits
 from services.encoders.decode import decode_image
 from services.query.context import QueryServices
+from services.query.filter_keys import filter_key_warnings
 from services.query.search import SearchResult, search
 from services.vectorstore.filters import parse_filter
 
@@ -60,6 +62,12 @@ class SearchResponse(BaseModel):
     hits: list[HitOut]
     query: QueryOut
     timings: dict[str, float]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Things that may explain few or no hits, e.g. a filter key that no stored payload has: "
+        "\"filter key 'colr' is not a payload key of collection 'shapes', so conditions on it match no point; "
+        "did you mean 'color'? Known keys: ...\". Keys are known from a sample of 256 stored payloads.",
+    )
 
 
 def run_search(
@@ -76,16 +84,19 @@ def run_search(
     resolver = qs.resolver(
         info, body.uploads, upload_vectors=vectors, center=body.center, templates=body.templates, using=body.vector
     )
-    return search(
+    filt = parse_filter(body.filter, limits)
+    result = search(
         resolver,
         body.expression,
         limits,
         using=body.vector,
         limit=body.limit,
         offset=body.offset,
-        filter=parse_filter(body.filter, limits),
+        filter=filt,
         explain=body.explain,
     )
+    warnings = filter_key_warnings(qs.store, info.store_name, info.name, filt)
+    return dataclasses.replace(result, warnings=[*result.warnings, *warnings]) if warnings else result
 
 
 def search_form(limits: Limits) -> FormLimits:

@@ -56,15 +56,17 @@ class MemoryStore:
 class Recorder:
     def __init__(self, cancel_after: int | None = None) -> None:
         self.done = 0
+        self.skipped = 0
         self.failed: list[FailedItem] = []
         self.batches: list[int] = []
         self.calls = 0
         self.cancel_after = cancel_after
 
-    def progress(self, done, failed, *, batch, timings):
+    def progress(self, done, failed, *, batch, timings, skipped=0):
         self.batches.append(batch)
         self.calls += 1
         self.done += done
+        self.skipped += skipped
         self.failed += failed
 
     def cancelled(self) -> bool:
@@ -107,6 +109,29 @@ def test_reingest_is_idempotent_and_empty_alt_text_has_no_text_vector():
     by_src = {p.payload["source"]: p for p in store.points.values()}
     assert "text" not in by_src["a"].vectors and by_src["a"].payload["has_text"] is False
     assert by_src["b"].payload["alt_text_truncated"] is True
+
+
+def _counted(outcome: str) -> float:
+    from services.core.metrics import INGEST_ITEMS
+
+    return INGEST_ITEMS.labels(outcome)._value.get()
+
+
+def test_reingest_reports_items_already_stored_and_embeds_nothing_again():
+    items = [SourceItem(f"i{i}", "bytes", f"alt {i}", {}, _png((i * 30, 0, 0))) for i in range(6)]
+    store = MemoryStore()
+    first = _pipeline(store, batch_size=4).run("c", items, Recorder())
+    assert (first.done, first.skipped) == (6, 0)
+    new = SourceItem("new", "bytes", None, {}, _png("green"))
+    stored_before, already_before = _counted("stored"), _counted("already_stored")
+    upserts = store.upserts
+    rec = Recorder()
+    again = _pipeline(store, batch_size=4).run("c", [*items, new], rec)
+    # Every item ends done; only the new one is written, and the counters and the reporter say so.
+    assert (again.done, again.skipped, again.failed) == (7, 6, 0) and (rec.done, rec.skipped) == (7, 6)
+    assert store.upserts == upserts + 1 and len(store.points) == 7
+    assert _counted("stored") - stored_before == 1
+    assert _counted("already_stored") - already_before == 6
 
 
 def test_cancellation_stops_between_batches():

@@ -39,7 +39,9 @@ class RecordingReporter:
         self.batches: list[tuple[int, list[str]]] = []
         self.cancel_after = cancel_after
 
-    def progress(self, done: int, failed: list[FailedItem], *, batch: int, timings: dict[str, float]) -> None:
+    def progress(
+        self, done: int, failed: list[FailedItem], *, batch: int, timings: dict[str, float], skipped: int = 0
+    ) -> None:
         self.batches.append((done, [f.item for f in failed]))
 
     def cancelled(self) -> bool:

@@ -67,3 +67,65 @@ def test_manifest_without_image_column_is_refused(tmp_path):
     e.write_text("")
     with pytest.raises(InvalidInput, match="is empty"):
         ManifestReader(e)
+
+
+def _parquet_with_a_corrupt_row_group(path):
+    """Two row groups of 5 rows; the pages of the first one's first column overwritten with junk."""
+    pq.write_table(pa.table({"path": [f"{i}.png" for i in range(10)]}), path, row_group_size=5)
+    column = pq.ParquetFile(path).metadata.row_group(0).column(0)
+    data = bytearray(path.read_bytes())
+    start = column.dictionary_page_offset if column.has_dictionary_page else column.data_page_offset
+    data[start : start + column.total_compressed_size] = b"\xab" * column.total_compressed_size
+    path.write_bytes(bytes(data))
+
+
+def test_a_file_that_is_not_parquet_is_refused_naming_it(tmp_path):
+    good = tmp_path / "good.parquet"
+    pq.write_table(pa.table({"path": [f"{i}.png" for i in range(4)]}), good)
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(good.read_bytes()[:-20])
+    junk = tmp_path / "junk.parquet"
+    junk.write_text("path\na.png\n")
+    for bad in (cut, junk):
+        with pytest.raises(InvalidInput, match=rf"manifest {bad.name} is not a readable Parquet file: .*magic bytes"):
+            open_reader(bad)
+
+
+def test_a_corrupt_parquet_row_group_fails_its_rows_and_the_rest_is_read(tmp_path):
+    m = tmp_path / "m.parquet"
+    _parquet_with_a_corrupt_row_group(m)
+    entries = list(ManifestReader(m))
+    assert len(entries) == 10
+    assert [e.item for e in entries[:5]] == [f"m.parquet:{i}" for i in range(1, 6)]
+    assert all(isinstance(e, FailedItem) and "row group 0 is unreadable" in e.reason for e in entries[:5])
+    assert all(isinstance(e, SourceItem) for e in entries[5:])
+    # A chunk of the broken group fails its own rows, under the same names.
+    chunk = list(ManifestReader(m).read_chunk({"row_group": 0, "start": 3, "rows": 2, "first": 4}))
+    assert [e.item for e in chunk if isinstance(e, FailedItem)] == ["m.parquet:4", "m.parquet:5"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("\n\n{not json}\n", r"line 3 is not valid JSON \(Expecting property name .* at column 2\)"),
+        ('[{"path": "a.png"}]\n', r"line 1 is a JSON array, not an object"),
+        ('{\n  "path": "a.png"\n}\n', r"line 1 is not valid JSON"),
+    ],
+)
+def test_a_malformed_jsonl_manifest_names_the_line_and_why(tmp_path, text, message):
+    m = tmp_path / "broken.jsonl"
+    m.write_text(text)
+    with pytest.raises(InvalidInput, match=rf"manifest broken.jsonl: {message}"):
+        ManifestReader(m)
+
+
+def test_a_csv_row_over_the_field_limit_fails_alone(tmp_path):
+    c = tmp_path / "m.csv"
+    c.write_text("path,alt_text\na.png,x\nb.png," + "y" * 200_000 + "\nc.png,z\n")
+    entries = list(ManifestReader(c))
+    assert [type(e) for e in entries] == [SourceItem, FailedItem, SourceItem]
+    assert entries[1].item == "m.csv:2" and "not valid CSV" in entries[1].reason
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("path,alt_text\n")
+    with pytest.raises(InvalidInput, match="is empty"):
+        ManifestReader(header_only)
