@@ -100,23 +100,34 @@ def default_clusters(n: int) -> int:
     return 1 if n < 4 else int(min(24, max(2, round(np.sqrt(n / 4)))))
 
 
-def kmeans(x: Vector, k: int, iterations: int = 25, seed: int = 0) -> tuple[np.ndarray, Vector]:
-    """Spherical k-means (cosine) of unit rows: (labels (n,), unit centroids (k, d)). k-means++ start,
-    a fixed seed, so the same collection gives the same clusters; an emptied cluster is re-seeded on the
-    row farthest from its centroid."""
+def kmeans(x: Vector, k: int, iterations: int = 25, seed: int = 0, restarts: int = 3) -> tuple[np.ndarray, Vector]:
+    """Spherical k-means (cosine) of unit rows: (labels (n,), unit centroids (k, d)). ``restarts`` k-means++
+    starts from a fixed seed (the same collection gives the same clusters); the one whose rows sit closest
+    to their centroids (largest summed cosine) wins. An emptied cluster is re-seeded on the row farthest
+    from its own centroid."""
     x = np.asarray(x, dtype=np.float32)
-    n = len(x)
-    k = max(1, min(k, n))
     rng = np.random.default_rng(seed)
+    best: tuple[float, np.ndarray, Vector] | None = None
+    for _ in range(max(1, restarts)):
+        labels, centroids = _lloyd(x, max(1, min(k, len(x))), iterations, rng)
+        fit = float(np.sum(np.einsum("ij,ij->i", x, centroids[labels])))
+        if best is None or fit > best[0]:
+            best = (fit, labels, centroids)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _lloyd(x: np.ndarray, k: int, iterations: int, rng: np.random.Generator) -> tuple[np.ndarray, Vector]:
+    n = len(x)
     centres = [x[int(rng.integers(n))]]
-    best = x @ centres[0]
+    nearest = x @ centres[0]
     for _ in range(1, k):
-        weights = np.clip(1.0 - best, 0.0, None) ** 2
+        weights = np.clip(1.0 - nearest, 0.0, None) ** 2
         i = int(rng.choice(n, p=weights / weights.sum())) if weights.sum() > 0 else int(rng.integers(n))
         centres.append(x[i])
-        best = np.maximum(best, x @ x[i])
+        nearest = np.maximum(nearest, x @ x[i])
     c = np.stack(centres)
-    labels = np.zeros(n, dtype=np.int64)
+    labels = np.full(n, -1, dtype=np.int64)
     for _ in range(iterations):
         sims = x @ c.T
         new = np.argmax(sims, axis=1)
@@ -128,7 +139,7 @@ def kmeans(x: Vector, k: int, iterations: int = 25, seed: int = 0) -> tuple[np.n
         if np.array_equal(new, labels):
             break
         labels = new
-    return labels, c
+    return np.argmax(x @ c.T, axis=1), c
 
 
 def words(text: str) -> list[str]:
