@@ -23,6 +23,7 @@ from services.ingest.runner import IngestPipeline
 from services.ingest.writer import StoreWriter
 from services.jobs.queue import JobQueue, build_queue
 from services.jobs.records import JobStore
+from services.jobs.results import JobResults
 from services.jobs.runners.base import JobContext
 from services.query.context import QueryServices, build_query_services
 from services.sources.fetch import SafeFetcher
@@ -46,6 +47,7 @@ class Runtime:
     accounts: Accounts
     quotas: Quotas
     rate_limiter: RateLimiter
+    results: JobResults  # what map and duplicates jobs computed
 
     def close(self) -> None:
         self.queue.shutdown()
@@ -65,6 +67,7 @@ def build_runtime(
     store = store or build_store(settings, advertise_url=advertise_url)
     sessions = init_db(make_engine(settings.resolved_database_url))
     jobs = JobStore(sessions, settings.ingest.max_errors_recorded)
+    results = JobResults(sessions)
     thumbnails = ThumbnailStore(settings.thumbnails_dir)
     text_cache = TextEmbeddingCache(settings.text_cache_size)
     pipeline = IngestPipeline(
@@ -80,9 +83,12 @@ def build_runtime(
         jobs=jobs,
         text_cache=text_cache,
         # Workers open the store themselves only in server mode; an embedded store is this process's alone.
-        queue=build_queue(settings, JobContext(pipeline, store, shared_store=settings.mode == "server"), jobs),
+        queue=build_queue(
+            settings, JobContext(pipeline, store, shared_store=settings.mode == "server", results=results), jobs
+        ),
         query=build_query_services(sessions, encoder, text_cache, store, settings.limits),
         accounts=Accounts(sessions),
         quotas=Quotas(sessions, settings.quotas),
         rate_limiter=build_rate_limiter(settings.rate, settings.redis_url),
+        results=results,
     )

@@ -22,11 +22,13 @@ from services.api.routes import (
     classify,
     collections,
     concepts,
+    duplicates,
     embed,
     health,
     ingest,
     internal,
     jobs,
+    maps,
     oppositions,
     paths,
     points,
@@ -88,7 +90,8 @@ def create_app(
     app.add_middleware(RequestBudgetMiddleware, limits=settings.limits)
     app.add_middleware(BodyLimitMiddleware, limits=settings.limits, internal_routes=settings.internal_token is not None)
     install_guards(app, settings)
-    query_routers = (oppositions, classify, similarity, paths, concepts)
+    # maps, duplicates: the collection map and duplicate groups (jobs whose results are stored).
+    query_routers = (oppositions, classify, similarity, paths, concepts, maps, duplicates)
     for module in (health, collections, ingest, jobs, points, search, embed, admin, internal, *query_routers):
         app.include_router(module.router)
 

@@ -40,6 +40,15 @@ class JobNotFound(NotFoundError):
         super().__init__(f"job {job_id!r} does not exist")
 
 
+class ResultNotFound(NotFoundError):
+    """A collection has no stored result of a job kind yet (no map, no duplicate groups)."""
+
+    code = "result_not_found"
+
+    def __init__(self, what: str, name: str, post: str) -> None:
+        super().__init__(f"collection {name!r} has no {what} yet: POST /v1/collections/{name}/{post} computes it")
+
+
 class ConceptNotFound(NotFoundError):
     code = "concept_not_found"
 

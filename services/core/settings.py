@@ -38,6 +38,7 @@ class Limits(BaseModel):
     max_walk_steps: int = 200
     max_histogram_bins: int = 200
     max_scan_points: int = 250_000  # whole-collection scans: opposition histograms, modality means, classify jobs
+    max_rerank_candidates: int = 4_096  # nearest neighbours one dedup or diversity (MMR) search may draw
     max_concepts: int = 1_000  # saved concepts per collection
     max_templates: int = 32  # prompt templates per collection
     # Request bodies and filters; see docs/api.md ("Limits"). JSON bodies are cut off at this size while

@@ -30,6 +30,8 @@ class JobKind(StrEnum):
     URLS = "urls"
     WEBDATASET = "webdataset"
     CLASSIFY = "classify"
+    MAP = "map"
+    DUPLICATES = "duplicates"
 
 
 class _Source(BaseModel):
@@ -136,8 +138,58 @@ class ClassifySource(_Source):
         return {"kind": self.kind.value, "set": self.set, "labels": self.labels, "vector": self.vector}
 
 
+class MapSource(_Source):
+    """The collection map: a 2-D layout of every point's ``vector`` (PCA first, then UMAP unless
+    ``method`` is ``pca``), with ``clusters`` k-means clusters (0: chosen from the collection's size).
+
+    With a ``vocabulary``, clusters are named by zero-shot against it (its vectors encoded at submission
+    and carried here, like a classify job's labels); without one, by their alt-texts' distinctive words.
+    ``collection_id`` and ``job_id`` (chosen at submission, as an upload's is): where the result is stored."""
+
+    kind: Literal[JobKind.MAP] = JobKind.MAP
+    collection_id: str
+    job_id: str
+    vector: Literal["image", "text"] = "image"
+    method: Literal["umap", "pca"] = "umap"
+    clusters: int = 0
+    vocabulary: list[str] = []
+    vocabulary_vectors: str = ""
+    dim: int = 0
+    logit_scale: float = 100.0
+
+    def vectors(self) -> Vector:
+        raw = np.frombuffer(base64.b64decode(self.vocabulary_vectors), dtype="<f4")
+        return raw.reshape(len(self.vocabulary), self.dim).astype(np.float32)
+
+    def public(self) -> dict[str, Any]:
+        return self.model_dump(
+            mode="json", exclude={"collection_id", "job_id", "vocabulary_vectors", "dim", "logit_scale"}
+        )
+
+
+class DuplicatesSource(_Source):
+    """Duplicate groups of a collection: points linked by cosine ≥ ``threshold`` of their ``vector``;
+    ``collection_id`` and ``job_id``: where the result is stored."""
+
+    kind: Literal[JobKind.DUPLICATES] = JobKind.DUPLICATES
+    collection_id: str
+    job_id: str
+    threshold: float
+    vector: Literal["image", "text"] = "image"
+
+    def public(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "threshold": self.threshold, "vector": self.vector}
+
+
+def encode_vectors(vectors: Vector) -> tuple[str, int]:
+    """Rows as base64 little-endian float32 (a record's carried vectors) and their dimension."""
+    v = np.asarray(vectors, dtype="<f4")
+    return base64.b64encode(v.tobytes()).decode("ascii"), int(v.shape[1])
+
+
 JobSource = Annotated[
-    UploadSource | PathSource | WebDatasetSource | UrlsSource | ClassifySource, Field(discriminator="kind")
+    UploadSource | PathSource | WebDatasetSource | UrlsSource | ClassifySource | MapSource | DuplicatesSource,
+    Field(discriminator="kind"),
 ]
 _ADAPTER: TypeAdapter[JobSource] = TypeAdapter(JobSource)
 

@@ -1,11 +1,11 @@
-"""ORM tables of ingestion jobs: job records, per-item failures, chunks and counted batches."""
+"""ORM tables of jobs: job records, per-item failures, chunks, counted batches and job results."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, func
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.core.timeutil import utcnow
@@ -79,3 +79,20 @@ class JobBatchRow(Base):
     decode_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     embed_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     upsert_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class JobResultRow(Base):
+    """What a job computed about a collection (a map's layout, duplicate groups): zlib-compressed JSON.
+
+    ``points``: the collection's point count when the job read it; a count that moved since means the
+    result is stale (it describes a collection that has changed). A job may write its result more than
+    once (a map stores its PCA view first, then the UMAP layout over it)."""
+
+    __tablename__ = "job_results"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    collection_id: Mapped[str] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

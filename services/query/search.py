@@ -13,6 +13,7 @@ from services.core.types import Payload, Vector
 from services.query.ast import TermKind, WeightedTerm, to_text
 from services.query.compose import compose, contributions
 from services.query.parser import parse_terms
+from services.query.rerank import Rerank, nearest
 from services.query.resolve import Resolver
 from services.vectorstore.filters import Filter
 
@@ -109,17 +110,27 @@ def search(
     offset: int = 0,
     filter: Filter | None = None,
     explain: bool = False,
+    rerank: Rerank | None = None,
 ) -> SearchResult:
     """Nearest neighbours of the composed expression over the named vector ``using``.
 
     With ``explain``, each hit carries per-term contributions wᵢ·(x·tᵢ)/‖Σ wt‖ that sum to its score.
+    ``rerank``: near-duplicates hidden or MMR diversity (``services/query/rerank.py``).
     """
     t0 = time.perf_counter()
     composed = compose_expression(expression, resolver, limits)
     t1 = time.perf_counter()
-    hits = resolver.store.search(
-        resolver.collection, composed.vector, using=using, limit=limit, offset=offset, filter=filter,
+    hits = nearest(
+        resolver.store,
+        resolver.collection,
+        composed.vector,
+        rerank or Rerank(),
+        using=using,
+        limit=limit,
+        offset=offset,
+        filter=filter,
         with_vectors=explain,
+        max_candidates=limits.max_rerank_candidates,
     )
     t2 = time.perf_counter()
     QUERY_SECONDS.labels("knn").observe(t2 - t1)

@@ -78,6 +78,22 @@ class VectorStore(ABC):
     ) -> list[Hit]:
         """Nearest neighbours of ``vector`` over the named vector ``using``, best first."""
 
+    def search_mmr(
+        self,
+        name: str,
+        vector: Vector,
+        using: str = "image",
+        limit: int = 10,
+        candidates: int = 100,
+        relevance: float = 0.5,
+        filter: Filter | None = None,
+        with_vectors: bool = False,
+    ) -> list[Hit]:
+        """Maximal marginal relevance over the ``candidates`` nearest neighbours: ``limit`` of them, each pick
+        maximising ``relevance · cos(q, x) − (1 − relevance) · max cos(x, picked)``; ``score`` stays the
+        cosine to ``vector``. Qdrant computes it (Edge and server alike); a store without it says so."""
+        raise InvalidInput(f"this vector store ({type(self).__name__}) offers no MMR search")
+
     @abstractmethod
     def scroll(
         self, name: str, limit: int = 256, offset: str | None = None, with_vectors: bool = False
@@ -179,6 +195,18 @@ def check_search(spec: CollectionSpec, vector: object, using: str, limit: int, o
     if offset < 0:
         raise InvalidInput(f"offset must not be negative, got {offset}")
     return check_vector(vector, spec.dim, "query vector")
+
+
+def check_mmr(
+    spec: CollectionSpec, vector: object, using: str, limit: int, candidates: int, relevance: float
+) -> Vector:
+    """Validate MMR search arguments; returns the query vector as float32."""
+    query = check_search(spec, vector, using, limit, 0)
+    if candidates < limit:
+        raise InvalidInput(f"MMR candidates ({candidates}) must be at least the limit ({limit})")
+    if not 0.0 <= relevance <= 1.0:
+        raise InvalidInput(f"MMR relevance must be in [0, 1], got {relevance}")
+    return query
 
 
 def check_spec(spec: CollectionSpec) -> None:

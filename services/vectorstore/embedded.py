@@ -58,6 +58,7 @@ from services.vectorstore.base import (
     CollectionSpec,
     VectorStore,
     check_collection_name,
+    check_mmr,
     check_payload,
     check_point,
     check_point_id,
@@ -310,6 +311,31 @@ class EmbeddedStore(VectorStore):
                 limit=limit,
                 offset=offset,
                 query=qe.Query.Nearest(query.tolist(), using=using),
+                filter=edge_filter(filter),
+                with_payload=True,
+                with_vector=with_vectors,
+                params=self._search_params,
+            )
+            scored = shard.query(request)
+        return hits_from(scored, with_vectors)
+
+    def search_mmr(
+        self,
+        name: str,
+        vector: Vector,
+        using: str = "image",
+        limit: int = 10,
+        candidates: int = 100,
+        relevance: float = 0.5,
+        filter: Filter | None = None,
+        with_vectors: bool = False,
+    ) -> list[Hit]:
+        with self._use(name) as (col, shard):
+            query = check_mmr(col.spec, vector, using, limit, candidates, relevance)
+            # Edge's ``lambda_`` is the weight of relevance (checked against a numpy MMR in the tests).
+            request = qe.QueryRequest(
+                limit=limit,
+                query=qe.Mmr(query.tolist(), relevance, candidates, using=using),
                 filter=edge_filter(filter),
                 with_payload=True,
                 with_vector=with_vectors,

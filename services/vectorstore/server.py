@@ -34,6 +34,7 @@ from services.vectorstore.base import (
     CollectionSpec,
     VectorStore,
     check_collection_name,
+    check_mmr,
     check_payload,
     check_point,
     check_point_id,
@@ -154,9 +155,7 @@ class ServerStore(VectorStore):
         for p in points:
             pid, vectors = check_point(p, spec)
             batch.append(
-                models.PointStruct(
-                    id=pid, vector={k: v.tolist() for k, v in vectors.items()}, payload=dict(p.payload)
-                )
+                models.PointStruct(id=pid, vector={k: v.tolist() for k, v in vectors.items()}, payload=dict(p.payload))
             )
         if batch:
             with self._errors(name):
@@ -193,6 +192,35 @@ class ServerStore(VectorStore):
                 using=using,
                 limit=limit,
                 offset=offset,
+                query_filter=qdrant_filter(filter),
+                search_params=self._search_params,
+                with_payload=True,
+                with_vectors=with_vectors,
+            ).points
+        return hits_from(scored, with_vectors)
+
+    def search_mmr(
+        self,
+        name: str,
+        vector: Vector,
+        using: str = "image",
+        limit: int = 10,
+        candidates: int = 100,
+        relevance: float = 0.5,
+        filter: Filter | None = None,
+        with_vectors: bool = False,
+    ) -> list[Hit]:
+        query = check_mmr(self._spec(name), vector, using, limit, candidates, relevance)
+        with self._errors(name):
+            scored = self._client.query_points(
+                self._full(name),
+                # Qdrant's ``diversity`` is the weight of dissimilarity: 1 − relevance.
+                query=models.NearestQuery(
+                    nearest=query.tolist(),
+                    mmr=models.Mmr(diversity=1.0 - relevance, candidates_limit=candidates),
+                ),
+                using=using,
+                limit=limit,
                 query_filter=qdrant_filter(filter),
                 search_params=self._search_params,
                 with_payload=True,

@@ -17,7 +17,9 @@ from services.core.errors import ImageError, InvalidInput
 from services.core.settings import Limits
 from services.encoders.decode import decode_image
 from services.query.context import QueryServices
+from services.query.dedup import DEFAULT_THRESHOLD
 from services.query.filter_keys import filter_key_warnings
+from services.query.rerank import Rerank, check_rerank
 from services.query.search import SearchResult, search
 from services.vectorstore.filters import parse_filter
 
@@ -43,6 +45,17 @@ class SearchRequest(BaseModel):
         False, description="Subtract each modality's collection mean from the terms before mixing (modality gap)."
     )
     templates: bool = Field(True, description="Apply the collection's prompt templates to text terms, if it has any.")
+    dedup: bool = Field(False, description="Hide hits whose cosine to a higher-ranked hit is at least dedup_threshold.")
+    dedup_threshold: float = Field(DEFAULT_THRESHOLD, ge=-1.0, le=1.0, description="Cosine similarity in [-1, 1].")
+    diversity: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="MMR (Qdrant's): 0 ranks by relevance only, 1 by dissimilarity to the hits above only.",
+    )
+    diversity_candidates: int | None = Field(
+        None, ge=1, description="Nearest neighbours MMR picks from (default 4 × (offset + limit))."
+    )
 
 
 class HitOut(BaseModel):
@@ -80,6 +93,8 @@ def run_search(
         raise InvalidInput(f"offset is {body.offset}, at most {limits.max_offset} is allowed")
     if images and body.uploads:
         raise InvalidInput("send uploaded images either as files or as base64 'uploads', not both")
+    rerank = Rerank(body.dedup, body.dedup_threshold, body.diversity, body.diversity_candidates)
+    check_rerank(rerank, body.limit, body.offset, limits.max_rerank_candidates)
     vectors = qs.encoder.encode_images(images) if images else None
     resolver = qs.resolver(
         info, body.uploads, upload_vectors=vectors, center=body.center, templates=body.templates, using=body.vector
@@ -94,6 +109,7 @@ def run_search(
         offset=body.offset,
         filter=filt,
         explain=body.explain,
+        rerank=rerank,
     )
     warnings = filter_key_warnings(qs.store, info.store_name, info.name, filt)
     return dataclasses.replace(result, warnings=[*result.warnings, *warnings]) if warnings else result

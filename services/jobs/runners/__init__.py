@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from services.jobs.kinds import ClassifySource, JobSource, PathSource, UploadSource, UrlsSource, WebDatasetSource
+from services.jobs.kinds import (
+    ClassifySource,
+    DuplicatesSource,
+    JobSource,
+    MapSource,
+    PathSource,
+    UploadSource,
+    UrlsSource,
+    WebDatasetSource,
+)
 from services.jobs.runners.base import JobContext, JobRunner
 from services.jobs.runners.classify import ClassifyRunner
+from services.jobs.runners.collection_map import MapRunner
+from services.jobs.runners.duplicates import DuplicatesRunner
 from services.jobs.runners.ingest import PathRunner, UploadRunner, UrlsRunner
 
 
@@ -21,9 +32,12 @@ def runner_for(source: JobSource, store_name: str, ctx: JobContext) -> JobRunner
             return UrlsRunner(source, store_name, ctx)
         case ClassifySource():
             return ClassifyRunner(source, store_name, ctx)
+        case MapSource():
+            return MapRunner(source, store_name, ctx)
+        case DuplicatesSource():
+            return DuplicatesRunner(source, store_name, ctx)
         case _:
             assert_never(source)
-
 
 
 def resumable(source: JobSource) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from services.ingest.runner import IngestPipeline, Reporter
+from services.jobs.results import JobResults
 from services.vectorstore.base import VectorStore
 
 ChunkSpec = dict[str, Any]
@@ -21,6 +22,8 @@ class JobContext:
 
     ``pipeline``: the ingestion pipeline (None where nothing is ingested, e.g. a planner).
     ``store``: the vector store (None where this process cannot open it: a worker of an embedded-store API).
+    ``results``: job results (None where this process has no database: map and duplicates jobs run only
+    in the API's local queue).
     ``shared_store``: Celery workers can open the store themselves (server mode), so jobs that read and
     write the store directly (collection classify) can run on them.
     """
@@ -28,6 +31,7 @@ class JobContext:
     pipeline: IngestPipeline | None = None
     store: VectorStore | None = None
     shared_store: bool = False
+    results: JobResults | None = None  # where map and duplicates jobs store what they computed
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,14 @@
  *   message?: string | null, source?: {kind?: string, path?: string}}} Job
  * @typedef {{name: string, expression: string}} Concept
  * @typedef {string | {id: string}} ImageRef  a base64 upload, or a point of the request's collection
+ * @typedef {{job_id: string, state: JobState, points: number, current_points: number, stale: boolean}} ResultStatus
+ * @typedef {{id: number, label: string, size: number, words: string[], x: number, y: number,
+ *   probability?: number | null}} MapCluster
+ * @typedef {ResultStatus & {method: "pca" | "umap", final: boolean, ids: string[], x: number[], y: number[],
+ *   cluster: number[], clusters: MapCluster[]}} CollectionMap  the map's points as parallel arrays, x and y in [0, 1]
+ * @typedef {{ids: string[], exact: boolean, min_similarity: number, max_similarity: number}} DuplicateGroup
+ * @typedef {ResultStatus & {threshold: number, compared: number, total_groups: number, duplicates: number,
+ *   groups: DuplicateGroup[]}} Duplicates
  */
 
 const KEY_STORAGE = "signifier.apiKey";
@@ -132,6 +140,17 @@ export const api = {
   similarity: (body) => request("POST", "/v1/similarity", { json: body }),
   /** The same matrix as the server's CSV. @param {object} body @returns {Promise<string>} */
   similarityCsv: (body) => request("POST", "/v1/similarity", { json: body, accept: "text/csv" }),
+  /** @param {string} collection @param {object} body @returns {Promise<{job_id: string}>} */
+  computeMap: (collection, body) => request("POST", `/v1/collections/${enc(collection)}/map`, { json: body }),
+  /** @param {string} collection @returns {Promise<CollectionMap>} */
+  map: (collection) => request("GET", `/v1/collections/${enc(collection)}/map`),
+  /** @param {string} collection @param {object} body @returns {Promise<{job_id: string}>} */
+  findDuplicates: (collection, body) =>
+    request("POST", `/v1/collections/${enc(collection)}/duplicates`, { json: body }),
+  /** @param {string} collection @returns {Promise<Duplicates>} */
+  duplicates: (collection) => request("GET", `/v1/collections/${enc(collection)}/duplicates?limit=1000`),
+  /** @param {string} collection @param {string} id @returns {Promise<{id: string, payload: Payload}>} */
+  point: (collection, id) => request("GET", `/v1/collections/${enc(collection)}/points/${enc(id)}`),
   /** @param {string} collection @returns {Promise<{concepts: Concept[]}>} */
   concepts: (collection) => request("GET", `/v1/collections/${enc(collection)}/concepts`),
   /** @param {string} collection @param {string} name @param {string} expression @returns {Promise<Concept>} */

@@ -56,10 +56,11 @@ function cellColor(v, lo, hi) {
 /**
  * A heatmap as a table (screen readers read the numbers). rows/cols are labels; values[i][j] floats.
  * `contrast` adds a last row (values per column) with its own colour scale.
+ * `rowThumbs`: a picture per row, shown before its label (the bias probe's images).
  * @param {{rows: string[], cols: string[], values: number[][], contrast?: number[], contrastLabel?: string,
- *   rowHeader?: string}} props
+ *   rowHeader?: string, rowThumbs?: unknown[]}} props
  */
-export function Heatmap({ rows, cols, values, contrast, contrastLabel, rowHeader }) {
+export function Heatmap({ rows, cols, values, contrast, contrastLabel, rowHeader, rowThumbs }) {
   const flat = values.flat();
   const lo = Math.min(...flat);
   const hi = Math.max(...flat);
@@ -67,7 +68,7 @@ export function Heatmap({ rows, cols, values, contrast, contrastLabel, rowHeader
   return html`<div class="heatmap-wrap"><table class="heatmap">
     <thead><tr><th scope="col">${rowHeader || ""}</th>${cols.map((c) => html`<th scope="col" key=${c}>${c}</th>`)}</tr></thead>
     <tbody>
-      ${rows.map((r, i) => html`<tr key=${i}><th scope="row">${r}</th>
+      ${rows.map((r, i) => html`<tr key=${i}><th scope="row">${rowThumbs?.[i]}${r}</th>
         ${values[i].map((v, j) => html`<td key=${j} data-row=${i} data-col=${j} data-value=${v}
           style=${`background:${cellColor(v, lo, hi)}`}>${v.toFixed(3)}</td>`)}</tr>`)}
       ${contrast && html`<tr class="contrast-row"><th scope="row">${contrastLabel}</th>

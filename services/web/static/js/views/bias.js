@@ -5,12 +5,12 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { Heatmap } from "../charts.js";
-import { Empty, ErrorNote } from "../components.js";
+import { Empty, ErrorNote, Thumb } from "../components.js";
 import { prevent, withValue } from "../dom.js";
 import { html } from "../html.js";
 import { useRequest } from "../request.js";
 import { setRoute } from "../state.js";
-import { imageLabels, imageRefs, ImagePicker } from "./picker.js";
+import { imageLabels, imageRefs, ImagePicker, usePointAlts } from "./picker.js";
 
 const DEFAULT_PROMPTS = ["a red shape", "a blue shape", "a large shape", "a small shape"];
 
@@ -29,7 +29,13 @@ export function BiasView({ route, collection, uploads, removeUpload }) {
   const [prompts, setPrompts] = useState((route.p || DEFAULT_PROMPTS).join("\n"));
   const [run, setRun] = useState(0);
   const [csvError, setCsvError] = useState(/** @type {Error | null} */ (null));
-  const names = imageLabels(selected, uploads);
+  const alts = usePointAlts(collection, selected);
+  const names = imageLabels(selected, uploads, alts);
+  // A thumbnail before each row's label: the points, then the uploads (imageRefs' order).
+  const thumbs = [
+    ...selected.map((id) => html`<${Thumb} collection=${collection} id=${id} size=${64} alt="" className="row-thumb" />`),
+    ...uploads.map((u) => html`<img class="thumb row-thumb" src=${u.url} alt="" width="64" height="64" />`),
+  ];
   const n = names.length;
   const ra = Math.min(Number(route.ra ?? 0), Math.max(n - 1, 0));
   const rb = Math.min(Number(route.rb ?? 1), Math.max(n - 1, 0));
@@ -80,7 +86,7 @@ export function BiasView({ route, collection, uploads, removeUpload }) {
           ${rowSelect("rb", rb, "minus row", result.rows)}</span>`}
         <button type="button" class="secondary" onClick=${csv}>Download CSV</button>
       </div>
-      <${Heatmap} rows=${result.rows} cols=${result.columns} values=${result.matrix} contrast=${contrast?.values}
+      <${Heatmap} rows=${result.rows} cols=${result.columns} values=${result.matrix} contrast=${contrast?.values} rowThumbs=${thumbs}
         contrastLabel=${contrast ? `${contrast.a} − ${contrast.b}` : ""} rowHeader="image \\ prompt" />`}
   </section>`;
 }

@@ -4,7 +4,9 @@
 
 import { BiasView } from "./bias.js";
 import { ClassifyView } from "./classify.js";
+import { DuplicatesView } from "./duplicates.js";
 import { JobsView } from "./jobs.js";
+import { MapView } from "./map.js";
 import { OppositionView } from "./opposition.js";
 import { PathView } from "./path.js";
 import { SearchView } from "./search.js";
@@ -33,6 +35,8 @@ export const VIEWS = [
   { id: "bias", title: "Bias probe", component: BiasView },
   { id: "classify", title: "Classify", component: ClassifyView },
   { id: "path", title: "Path", component: PathView },
+  { id: "map", title: "Map", component: MapView },
+  { id: "duplicates", title: "Duplicates", component: DuplicatesView },
   { id: "jobs", title: "Jobs", component: JobsView, worksWithoutCollection: true },
 ];
 

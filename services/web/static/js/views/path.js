@@ -16,13 +16,15 @@ import { poleExpression } from "./opposition.js";
 
 /** @typedef {import("../api.js").PathPoint} PathPoint */
 
-/** @param {{frames: PathPoint[], collection: string, label: string, caption: (h: PathPoint, i: number) => string}} props */
-function FilmStrip({ frames, collection, label, caption }) {
-  return html`<ol class="filmstrip" aria-label=${label}>
+/** @param {{frames: PathPoint[], collection: string, label: string, caption: (h: PathPoint, i: number) => string,
+ *   legend: string}} props */
+function FilmStrip({ frames, collection, label, caption, legend }) {
+  return html`<p class="filmstrip-legend" data-legend>${legend}</p><ol class="filmstrip" aria-label=${label}>
     ${frames.map((h, i) => html`<li key=${`${h.id}-${i}`} class="frame" data-id=${h.id} data-step=${i} tabindex="0"
       data-alt=${altText(h)} data-t=${h.t} data-payload=${JSON.stringify(h.payload || {})}>
       <${Thumb} collection=${collection} id=${h.id} size=${192} alt=${altText(h)} />
-      <span class="frame-no">${i + 1}</span>
+      <span class="frame-no" title=${`Frame ${i + 1} of ${frames.length}`}
+        aria-label=${`Frame ${i + 1} of ${frames.length}`}>${i + 1}</span>
       ${caption(h, i) && html`<span class="frame-step">${caption(h, i)}</span>`}
     </li>`)}
   </ol>`;
@@ -68,6 +70,7 @@ export function PathView({ route, collection }) {
       data-path-length>${Number(r.length).toFixed(3)}</span>${
       ` rad (in ranked order: ${Number(r.input_length).toFixed(3)} rad)`}</p>
       <${FilmStrip} frames=${r.order} collection=${collection} label="Results in path order"
+        legend="Top left: the frame's place along the path. Bottom right: its angle to the frame before (radians)."
         caption=${(/** @type {PathPoint} */ h, /** @type {number} */ i) => (i > 0 ? Number(h.step).toFixed(3) : "")} />`}
 
     <h2>Walk from A to B</h2>
@@ -82,6 +85,7 @@ export function PathView({ route, collection }) {
     </form>
     <${ErrorNote} error=${walked.error} />
     ${walked.result?.walk && html`<${FilmStrip} frames=${walked.result.walk} collection=${collection}
-      label="Walk from A to B" caption=${(/** @type {PathPoint} */ h) => `t=${Number(h.t).toFixed(2)}`} />`}
+      label="Walk from A to B" caption=${(/** @type {PathPoint} */ h) => `t=${Number(h.t).toFixed(2)}`}
+      legend="Top left: the step of the walk. Bottom right: how far from A to B it is (t, 0 to 1)." />`}
   </section>`;
 }

@@ -2,7 +2,7 @@
 // Picking images for the bias and classify views: points selected in search (kept in the URL as
 // ?sel=ID), the top results of an expression, or uploaded files (kept in this tab only).
 
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.js";
 import { ErrorNote, Thumb, UploadList } from "../components.js";
 import { offerFiles, prevent, withFiles, withValue } from "../dom.js";
@@ -55,7 +55,43 @@ export function imageRefs(selected, uploads) {
   return [...selected.map((id) => ({ id })), ...uploads.map((u) => u.b64)];
 }
 
-/** A row label per image, in imageRefs' order. @param {string[]} selected @param {Upload[]} uploads */
-export function imageLabels(selected, uploads) {
-  return [...selected.map((id) => `point ${id.slice(0, 8)}`), ...uploads.map((u) => u.name)];
+/** A row label per image, in imageRefs' order: a point's alt-text (or file name) once `alts` has it,
+ * else its short id; a label that repeats gets " (2)", " (3)" … so rows stay apart.
+ * @param {string[]} selected @param {Upload[]} uploads @param {Record<string, string>} [alts] */
+export function imageLabels(selected, uploads, alts = {}) {
+  const raw = [...selected.map((id) => shorten(alts[id]) || `point ${id.slice(0, 8)}`), ...uploads.map((u) => u.name)];
+  /** @type {Map<string, number>} */
+  const seen = new Map();
+  return raw.map((label) => {
+    const n = (seen.get(label) || 0) + 1;
+    seen.set(label, n);
+    return n > 1 ? `${label} (${n})` : label;
+  });
+}
+
+/** @param {string | undefined} text */
+const shorten = (text) => (text && text.length > 48 ? `${text.slice(0, 47)}…` : text || "");
+
+/** Each selected point's alt-text (else its file's name), fetched once per id.
+ * @param {string} collection @param {string[]} ids @returns {Record<string, string>} */
+export function usePointAlts(collection, ids) {
+  const [alts, setAlts] = useState(/** @type {Record<string, string>} */ ({}));
+  const key = ids.join(",");
+  useEffect(() => {
+    let live = true;
+    for (const id of ids) {
+      if (alts[id] !== undefined) continue;
+      api.point(collection, id).then(
+        (p) => {
+          const text = String(p.payload?.alt_text || String(p.payload?.source || "").split("/").pop() || "");
+          if (live) setAlts((a) => ({ ...a, [id]: text }));
+        },
+        () => undefined, // a point that is gone keeps its short id as the label
+      );
+    }
+    return () => {
+      live = false;
+    };
+  }, [collection, key]);
+  return alts;
 }

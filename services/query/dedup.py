@@ -1,0 +1,95 @@
+"""Near-duplicates as pure numpy: which ranked hits repeat a higher-ranked one, and duplicate groups.
+
+Vectors are unit-norm float32 (the store's invariant), so the cosine similarity of two points is their
+dot product. Work is done in row blocks so memory stays at ``block × n`` floats, never ``n × n``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from services.core.types import Vector
+
+DEFAULT_THRESHOLD = 0.95
+"""Cosine similarity (in [-1, 1]) at or above which two images count as near-duplicates."""
+
+EXACT_COSINE = 1.0 - 1e-5
+"""At or above this cosine two vectors are the same vector up to float32 rounding: an exact duplicate."""
+
+_BLOCK = 1024
+
+
+def repeats_higher_ranked(x: Vector, threshold: float) -> np.ndarray:
+    """For ranked rows ``x`` (n, d), best first: True where row i has cosine ≥ ``threshold`` to some row
+    j < i (hidden or not, so the outcome does not depend on chains of hiding). Row 0 is always False."""
+    x = np.asarray(x, dtype=np.float32)
+    n = len(x)
+    out = np.zeros(n, dtype=bool)
+    for start in range(1, n, _BLOCK):
+        stop = min(n, start + _BLOCK)
+        sims = x[start:stop] @ x[:stop].T  # (b, stop): row r is hit start + r against hits 0 .. stop-1
+        earlier = np.arange(stop)[None, :] < np.arange(start, stop)[:, None]
+        out[start:stop] = np.any((sims >= threshold) & earlier, axis=1)
+    return out
+
+
+class DuplicateGroup(NamedTuple):
+    """Rows (indices into the scanned array, ascending) that are linked by cosine ≥ threshold, and the
+    lowest and highest cosine of any linked pair within the group."""
+
+    members: list[int]
+    min_similarity: float
+    max_similarity: float
+
+    @property
+    def exact(self) -> bool:
+        """Every linked pair is the same vector (up to float32 rounding)."""
+        return self.min_similarity >= EXACT_COSINE
+
+
+def _find(parent: np.ndarray, i: int) -> int:
+    root = i
+    while parent[root] != root:
+        root = int(parent[root])
+    while parent[i] != root:  # path compression
+        parent[i], i = root, int(parent[i])
+    return root
+
+
+def duplicate_groups(x: Vector, threshold: float, progress: object = None) -> list[DuplicateGroup]:
+    """Connected components of the graph "cosine ≥ ``threshold``" over rows ``x`` (n, d), exactly (all
+    pairs, O(n²·d)); only components of two or more rows, largest first (ties: by first member).
+
+    ``progress``: an optional callable given the rows finished after each block."""
+    x = np.asarray(x, dtype=np.float32)
+    n = len(x)
+    parent = np.arange(n)
+    lo = np.full(n, np.inf)
+    hi = np.full(n, -np.inf)
+    for start in range(0, n, _BLOCK):
+        stop = min(n, start + _BLOCK)
+        sims = x[start:stop] @ x.T
+        rows, cols = np.nonzero(sims >= threshold)
+        rows = rows + start
+        keep = cols > rows  # each unordered pair once, no self-pairs
+        for i, j, s in zip(rows[keep], cols[keep], sims[rows[keep] - start, cols[keep]], strict=True):
+            a, b = _find(parent, int(i)), _find(parent, int(j))
+            if a != b:
+                parent[b] = a
+            lo[int(i)] = min(lo[int(i)], float(s))
+            hi[int(i)] = max(hi[int(i)], float(s))
+        if callable(progress):
+            progress(stop - start)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(_find(parent, i), []).append(i)
+    out = []
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        idx = np.asarray(members)
+        out.append(DuplicateGroup(members, float(lo[idx].min()), float(hi[idx].max())))
+    out.sort(key=lambda g: (-len(g.members), g.members[0]))
+    return out
