@@ -167,7 +167,7 @@ class ClipLike:
             clusters = np.arange(m)
         else:
             clusters = rng.choice(self.k, size=m, p=self.share)
-            x, noise = self._images(rng, clusters)
+            x = self._images(rng, clusters)[0]
             t = self._texts(rng, clusters)  # a fresh caption of the same cluster, as a prompt would be
         ii = x @ x.T
         off = ~np.eye(m, dtype=bool)
