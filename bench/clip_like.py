@@ -126,9 +126,6 @@ class ClipLike:
             img, noise = self._images(rng, clusters)
             yield start, img, self._texts(rng, clusters, noise)
 
-    def image_matrix(self) -> Matrix:
-        return np.concatenate([img for _, img, _ in self.chunks()])
-
     # --- queries ---------------------------------------------------------------------------------
 
     def queries(self, count: int, kind: str, seed: int = 1) -> Matrix:

@@ -37,7 +37,9 @@ class Limits(BaseModel):
     max_path_points: int = 500  # points one path request may order (2-opt is O(n²) per sweep)
     max_walk_steps: int = 200
     max_histogram_bins: int = 200
-    max_scan_points: int = 250_000  # whole-collection scans: opposition histograms, modality means, classify jobs
+    # Request-time whole-collection scans (opposition histograms, modality means) read every point up to this
+    # many, and a uniform sample of this many above (the response says so); classify jobs read every point.
+    scan_exact_points: int = Field(default=250_000, ge=1)
     max_concepts: int = 1_000  # saved concepts per collection
     max_templates: int = 32  # prompt templates per collection
     # Request bodies and filters; see docs/api.md ("Limits"). JSON bodies are cut off at this size while
@@ -142,9 +144,7 @@ class QuotaSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="SIGNIFIER_", env_nested_delimiter="__", extra="ignore", env_file=None
-    )
+    model_config = SettingsConfigDict(env_prefix="SIGNIFIER_", env_nested_delimiter="__", extra="ignore", env_file=None)
 
     data_dir: Path = Path("./data")
     model: str = DEFAULT_MODEL
