@@ -148,10 +148,19 @@ class ClipLike:
                     rows.append(w.astype(np.float32) @ t)
                 return _unit(np.stack(rows))
             case "opposition":
-                a, b = self._texts(rng, pick(count)), self._texts(rng, pick(count))
+                a, b = self.poles(count, seed)
                 return _unit(a - b)
             case _:
                 raise ValueError(f"unknown query kind {kind!r}; one of {', '.join(_KINDS)}")
+
+    def poles(self, count: int, seed: int = 1) -> tuple[Matrix, Matrix]:
+        """``count`` pairs of text poles (A, B) of different clusters: the axes of ``opposition`` queries."""
+        rng = np.random.default_rng([self.seed, 5, seed])
+        if self.p.uniform:
+            return self._uniform(rng, count), self._uniform(rng, count)
+        a = rng.choice(self.k, size=count, p=self.share)
+        b = (a + 1 + rng.integers(0, max(1, self.k - 1), size=count)) % self.k
+        return self._texts(rng, a), self._texts(rng, b)
 
     # --- statistics ------------------------------------------------------------------------------
 

@@ -459,6 +459,8 @@ def _edge_config(spec: CollectionSpec, index: IndexSettings) -> qe.EdgeConfig:
             m=index.hnsw_m, ef_construct=index.hnsw_ef_construct, full_scan_threshold=index.full_scan_kb
         ),
         quantization_config=quant,
+        optimizers=qe.EdgeOptimizersConfig(indexing_threshold=index.indexing_kb) if index.indexing_kb else None,
+        max_search_threads=index.search_threads,
     )
 
 

@@ -30,4 +30,10 @@ def build_store(settings: Settings, *, advertise_url: str | None = None) -> Vect
             hnsw_ef=q.hnsw_ef,
         )
     q = settings.qdrant
-    return EmbeddedStore(settings.vectors_dir, advertise_url=advertise_url, hnsw_ef=q.hnsw_ef, index=q)
+    return EmbeddedStore(
+        settings.vectors_dir,
+        advertise_url=advertise_url,
+        hnsw_ef=q.hnsw_ef,
+        index=q,
+        optimize_after=q.optimize_after,
+    )
