@@ -131,6 +131,9 @@ class ClipLike:
     def queries(self, count: int, kind: str, seed: int = 1) -> Matrix:
         """``count`` unit query vectors of ``kind``: image, text, composite or opposition."""
         rng = np.random.default_rng([self.seed, 3, seed, _KINDS.index(kind)])
+        if kind == "opposition":  # the axes of ``poles``, in both worlds (``/oppositions`` is sent the poles)
+            a, b = self.poles(count, seed)
+            return _unit(a - b)
         if self.p.uniform:
             return self._uniform(rng, count)
         pick = lambda m: rng.choice(self.k, size=m, p=self.share)  # noqa: E731 - a cluster by size
@@ -147,9 +150,6 @@ class ClipLike:
                     w = np.concatenate([[1.0], rng.choice([-1, 1], terms - 1) * rng.uniform(0.2, 0.8, terms - 1)])
                     rows.append(w.astype(np.float32) @ t)
                 return _unit(np.stack(rows))
-            case "opposition":
-                a, b = self.poles(count, seed)
-                return _unit(a - b)
             case _:
                 raise ValueError(f"unknown query kind {kind!r}; one of {', '.join(_KINDS)}")
 

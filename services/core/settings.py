@@ -122,7 +122,8 @@ class IndexSettings(BaseModel):
     # Threads of each collection's search pool (segments are searched in parallel); None: one per CPU.
     search_threads: int | None = None
     # Build the index in the background once this many points were written since the last build
-    # (None: only on ``signifier``'s optimize / ``EmbeddedStore.optimize``). Queries and writes go on meanwhile.
+    # (None: only when ``EmbeddedStore.optimize`` is called). Qdrant Edge 0.9.0 holds the shard while it builds:
+    # searches on that collection wait for the build (256 s for 200k × 512 × 2 vectors; bench/README.md).
     optimize_after: int | None = 20_000
 
 
@@ -133,6 +134,8 @@ class QdrantSettings(IndexSettings):
     replication_factor: int | None = None
     write_consistency_factor: int | None = None
     collection_prefix: str = ""  # several deployments can share one Qdrant cluster
+    # Server mode: float vectors on disk (memory-mapped), int8 copies and graphs in RAM (see ServerStore).
+    on_disk_vectors: bool = True
     # Search-time beam width; higher = better recall, slower. 512 keeps out-of-cone (text, composite,
     # opposition) queries at recall ≥ 0.99 on CLIP-like data; image queries need only 128, but 512 costs
     # them well under a millisecond more (bench/scale.py), so one value serves every kind.
