@@ -37,7 +37,11 @@ class Limits(BaseModel):
     max_path_points: int = 500  # points one path request may order (2-opt is O(n²) per sweep)
     max_walk_steps: int = 200
     max_histogram_bins: int = 200
-    max_scan_points: int = 250_000  # whole-collection scans: opposition histograms, modality means, classify jobs
+    # Request-time whole-collection scans (opposition histograms, modality means) read every point up to this
+    # many, and a uniform sample of this many above (the response says so); classify jobs read every point.
+    scan_exact_points: int = Field(default=250_000, ge=1)
+    # The map and duplicates jobs hold every vector in memory (UMAP, all pairs): refused above this many.
+    max_layout_points: int = Field(default=250_000, ge=1)
     max_rerank_candidates: int = 4_096  # nearest neighbours one dedup or diversity (MMR) search may draw
     max_concepts: int = 1_000  # saved concepts per collection
     max_templates: int = 32  # prompt templates per collection
@@ -99,19 +103,31 @@ class FetchSettings(BaseModel):
 class IndexSettings(BaseModel):
     """Index layout of new embedded (Qdrant Edge) collections; see bench/README.md for the measurements.
 
-    hnsw_m=0 builds no graph: every search is a full scan of the int8 copies, the best candidates rescored
-    exactly — recall 1.0 and ~4 ms per 100k 512-d vectors on 2 cores, where HNSW (m=16) found 16% of the
-    true top 10 of near-uniform data, and no minutes of graph building during ingestion. For millions of
-    points set hnsw_m=16 (HNSW on real CLIP data). The embedded store takes this part of ``QdrantSettings``.
+    An HNSW graph (m=16, ef_construct=128) per named vector, walked on the int8 copies with ``hnsw_ef``
+    candidates, the best ``oversampling`` × limit rescored exactly on the float vectors. On CLIP-like data
+    (``bench/clip_like.py``) it finds ≥ 0.99 of the exact top 10 for image, text, composite and opposition
+    queries at ``hnsw_ef=512`` in ~1 ms (100k × 512). Segments (and filtered subsets) smaller than
+    ``full_scan_kb`` are scanned exactly instead, so small collections never see a graph. ``hnsw_m=0``
+    builds no graph at all (every search a full int8 scan: exact, ~50 ms at 1M × 512 on 2 cores).
+    Payload indexes are created with the collection, before any graph, so the graph gets the extra
+    per-field links filtered searches walk. The embedded store takes this part of ``QdrantSettings``.
     """
 
-    hnsw_m: int = 0
-    hnsw_ef_construct: int = 100
-    # With a graph: segments whose vectors take less than this many KiB are still scanned, not walked.
-    # 256,000 KiB ≈ 125k float32 512-d vectors per segment.
-    full_scan_kb: int = 256_000
+    hnsw_m: int = 16
+    hnsw_ef_construct: int = 128
+    # Segments whose vectors take less than this many KiB are scanned, not walked: 20,000 KiB ≈ 10k
+    # float32 512-d vectors, where an exact int8 scan takes ~1 ms.
+    full_scan_kb: int = 20_000
     quantization: Literal["int8", "none"] = "int8"  # int8 copies in RAM for scans; top hits rescored exactly
     oversampling: float = 2.0  # candidates taken from the int8 scan per requested hit, before rescoring
+    # Segments get a graph once their vectors take this many KiB (None: Qdrant's default, 10,000 KiB).
+    indexing_kb: int | None = None
+    # Threads of each collection's search pool (segments are searched in parallel); None: one per CPU.
+    search_threads: int | None = None
+    # Build the index in the background once this many points were written since the last build
+    # (None: only when ``EmbeddedStore.optimize`` is called). Qdrant Edge 0.9.0 holds the shard while it builds:
+    # searches on that collection wait for the build (256 s for 200k × 512 × 2 vectors; bench/README.md).
+    optimize_after: int | None = 20_000
 
 
 class QdrantSettings(IndexSettings):
@@ -121,7 +137,12 @@ class QdrantSettings(IndexSettings):
     replication_factor: int | None = None
     write_consistency_factor: int | None = None
     collection_prefix: str = ""  # several deployments can share one Qdrant cluster
-    hnsw_ef: int | None = None  # search-time beam width; higher = better recall, slower
+    # Server mode: float vectors on disk (memory-mapped), int8 copies and graphs in RAM (see ServerStore).
+    on_disk_vectors: bool = True
+    # Search-time beam width; higher = better recall, slower. 512 keeps out-of-cone (text, composite,
+    # opposition) queries at recall ≥ 0.99 on CLIP-like data; image queries need only 128, but 512 costs
+    # them well under a millisecond more (bench/scale.py), so one value serves every kind.
+    hnsw_ef: int | None = 512
 
 
 class RateSettings(BaseModel):
@@ -143,9 +164,7 @@ class QuotaSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="SIGNIFIER_", env_nested_delimiter="__", extra="ignore", env_file=None
-    )
+    model_config = SettingsConfigDict(env_prefix="SIGNIFIER_", env_nested_delimiter="__", extra="ignore", env_file=None)
 
     data_dir: Path = Path("./data")
     model: str = DEFAULT_MODEL

@@ -119,5 +119,5 @@ def build_query_services(
         limits=limits,
         concepts=ConceptStore(sessions, limits.max_concepts),
         templates=TemplateStore(sessions),
-        means=ModalityMeans(sessions, limits.max_scan_points),
+        means=ModalityMeans(sessions, limits.scan_exact_points),
     )

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.core.errors import InvalidInput
 from services.core.types import VECTOR_NAMES, Vector
 from services.query.models import ModalityMeanRow
-from services.query.scan import check_scan_size, pages
+from services.query.scan import PAGE, scan
 from services.vectorstore.base import VectorStore
 
 # How long a cached mean is trusted before the point count is checked again (seconds).
@@ -76,17 +76,19 @@ class MeanAccumulator:
         return out
 
 
-def compute_means(store: VectorStore, collection: str) -> dict[str, ModalityMean]:
-    """Scan the collection once; the mean and covariance of each named vector present."""
+def compute_means(
+    store: VectorStore, collection: str, max_exact: int, page_size: int = PAGE
+) -> dict[str, ModalityMean]:
+    """The mean and covariance of each named vector present, from one streamed scan of the collection (of a
+    uniform sample of ``max_exact`` points when it has more: the mean's error is then about σ/√max_exact)."""
     acc = MeanAccumulator()
-    points = 0
-    for page in pages(store, collection):
-        points += len(page)
+    batches, coverage = scan(store, collection, max_exact, page_size=page_size)
+    for page in batches:
         for name in VECTOR_NAMES:
             rows = [p.vectors[name] for p in page if name in p.vectors]
             if rows:
                 acc.add(name, np.stack(rows))
-    return acc.result(points)
+    return acc.result(coverage.points)
 
 
 def gap(image_mean: Vector, text_mean: Vector) -> dict[str, float]:
@@ -102,6 +104,7 @@ class ModalityMeans:
     """Cached means per collection (keyed by the registry's collection id)."""
 
     def __init__(self, sessions: sessionmaker[Session], max_points: int) -> None:
+        """``max_points``: collections up to this size are read whole, larger ones through a uniform sample."""
         self.sessions = sessions
         self.max_points = max_points
         self._memory: dict[str, tuple[float, dict[str, ModalityMean]]] = {}
@@ -124,8 +127,7 @@ class ModalityMeans:
             if means is None:
                 if points == 0:
                     raise InvalidInput(f"collection {label!r} is empty: it has no mean vectors to centre with")
-                check_scan_size(store, store_name, label, self.max_points)
-                means = compute_means(store, store_name)
+                means = compute_means(store, store_name, self.max_points)
                 self._save(collection_id, means)
             with self._lock:
                 self._memory[collection_id] = (time.monotonic(), means)

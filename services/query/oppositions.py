@@ -17,7 +17,7 @@ from services.core.settings import Limits
 from services.core.types import Hit, Vector
 from services.query.compose import axis, contributions
 from services.query.resolve import Resolver
-from services.query.scan import check_scan_size, pages, vectors_of
+from services.query.scan import PAGE, Coverage, scan, vectors_of
 from services.query.search import Composed, QueryInfo, compose_expression, term_label
 from services.vectorstore.filters import Filter
 
@@ -36,13 +36,20 @@ class PoleHit:
 
 @dataclass(frozen=True)
 class Histogram:
-    """Counts of sim(x, A) − sim(x, B) over the whole collection; ``edges`` has ``len(counts) + 1`` values."""
+    """Counts of sim(x, A) − sim(x, B) over the collection; ``edges`` has ``len(counts) + 1`` values.
+
+    ``points``: the points counted; ``collection_points``: all of the collection's. Fewer counted means a
+    uniform sample was (see ``services/query/scan.py``), and ``cdf_error`` bounds (95 %) how far the sample's
+    cumulative share of points below any delta is from the whole collection's.
+    """
 
     edges: list[float]
     counts: list[int]
     points: int
     mean: float
     std: float
+    collection_points: int = 0
+    cdf_error: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -92,25 +99,32 @@ def _vector(h: Hit, using: str) -> Vector:
     return h.vectors[using]
 
 
-def histogram(values: Vector, bins: int) -> Histogram:
+def histogram(values: Vector, bins: int, coverage: Coverage | None = None) -> Histogram:
     """Equal-width histogram of the deltas (``bins`` ≥ 1) over their own range."""
     v = np.asarray(values, dtype=np.float64)
+    total = coverage.points if coverage is not None else int(v.size)
+    error = coverage.cdf_error if coverage is not None else 0.0
     if v.size == 0:
-        return Histogram([], [], 0, 0.0, 0.0)
+        return Histogram([], [], 0, 0.0, 0.0, total, error)
     counts, edges = np.histogram(v, bins=bins)
-    return Histogram([float(e) for e in edges], [int(c) for c in counts], int(v.size), float(v.mean()), float(v.std()))
+    return Histogram(
+        [float(e) for e in edges], [int(c) for c in counts], int(v.size), float(v.mean()), float(v.std()), total, error
+    )
 
 
-def collection_deltas(resolver: Resolver, using: str, diff: Vector, max_points: int) -> Vector:
-    """sim(x, A) − sim(x, B) = x · (A − B) for every point that has vector ``using`` (one scan)."""
-    check_scan_size(resolver.store, resolver.collection, resolver.label or resolver.collection, max_points)
+def collection_deltas(
+    resolver: Resolver, using: str, diff: Vector, max_exact: int, page_size: int = PAGE
+) -> tuple[Vector, Coverage]:
+    """sim(x, A) − sim(x, B) = x · (A − B) for every point that has vector ``using`` (one streamed scan), or
+    for a uniform sample of ``max_exact`` points when the collection has more."""
+    batches, coverage = scan(resolver.store, resolver.collection, max_exact, page_size=page_size)
     out: list[Vector] = []
     d = diff.astype(np.float32)
-    for page in pages(resolver.store, resolver.collection):
+    for page in batches:
         kept, x = vectors_of(page, using)
         if kept:
             out.append(x @ d)
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+    return (np.concatenate(out) if out else np.zeros(0, dtype=np.float32)), coverage
 
 
 def oppositions(
@@ -126,8 +140,8 @@ def oppositions(
 ) -> OppositionResult:
     """Both poles of the opposition A vs B, each ``limit`` hits ordered by its own delta.
 
-    ``bins``: also a histogram of the deltas over the whole collection (a scan: seconds per 100k
-    points; refused above ``limits.max_scan_points`` and together with a ``filter``).
+    ``bins``: also a histogram of the deltas over the whole collection (a scan: about a second per 100k
+    points; a uniform sample of ``limits.scan_exact_points`` above that many; refused with a ``filter``).
     """
     if bins is not None and filter is not None and not filter.is_empty():
         raise InvalidInput("the histogram covers the whole collection; it cannot be combined with a filter")
@@ -146,7 +160,7 @@ def oppositions(
     timings = {"compose_ms": (t1 - t0) * 1e3, "knn_ms": (t2 - t1) * 1e3}
     if bins is not None:
         diff = (a.vector.astype(np.float64) - b.vector).astype(np.float32)
-        deltas = collection_deltas(resolver, using, diff, limits.max_scan_points)
-        hist = histogram(deltas, bins)
+        deltas, coverage = collection_deltas(resolver, using, diff, limits.scan_exact_points)
+        hist = histogram(deltas, bins, coverage)
         timings["histogram_ms"] = (time.perf_counter() - t2) * 1e3
     return OppositionResult(pole_a, pole_b, a.info(using), b.info(using), ax.norm, hist, timings)

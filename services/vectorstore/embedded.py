@@ -9,7 +9,8 @@ Layout under ``root``::
 What Qdrant Edge does and does not do for us (qdrant-edge-py 0.9.0, found by experiment):
 
 - Thread safety: an ``EdgeShard`` is internally synchronised and releases the GIL, so queries, updates,
-  flushes and ``optimize()`` may run concurrently from many threads. Only closing a shard under a running
+  flushes and ``optimize()`` may be called concurrently from many threads (but a search waits for a
+  running ``optimize()`` to finish: measured in bench/scale.py). Only closing a shard under a running
   call is unsafe ("Shard is not initialized"), so each collection has a readers-writer lock: every call
   is a reader, closing/deleting is the writer.
 - Durability: every update goes to the write-ahead log first, so an acknowledged upsert survives a
@@ -485,6 +486,8 @@ def _edge_config(spec: CollectionSpec, index: IndexSettings) -> qe.EdgeConfig:
             m=index.hnsw_m, ef_construct=index.hnsw_ef_construct, full_scan_threshold=index.full_scan_kb
         ),
         quantization_config=quant,
+        optimizers=qe.EdgeOptimizersConfig(indexing_threshold=index.indexing_kb) if index.indexing_kb else None,
+        max_search_threads=index.search_threads,
     )
 
 

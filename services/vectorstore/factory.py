@@ -28,6 +28,14 @@ def build_store(settings: Settings, *, advertise_url: str | None = None) -> Vect
             write_consistency_factor=q.write_consistency_factor,
             location=f"the Qdrant server at {settings.qdrant_url}",
             hnsw_ef=q.hnsw_ef,
+            index=q,
+            on_disk_vectors=q.on_disk_vectors,
         )
     q = settings.qdrant
-    return EmbeddedStore(settings.vectors_dir, advertise_url=advertise_url, hnsw_ef=q.hnsw_ef, index=q)
+    return EmbeddedStore(
+        settings.vectors_dir,
+        advertise_url=advertise_url,
+        hnsw_ef=q.hnsw_ef,
+        index=q,
+        optimize_after=q.optimize_after,
+    )

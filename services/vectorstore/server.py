@@ -11,6 +11,7 @@ import contextlib
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import httpx
 from qdrant_client import QdrantClient, models
@@ -25,6 +26,7 @@ from services.core.errors import (
     SignifierError,
     StoreUnavailable,
 )
+from services.core.settings import IndexSettings
 from services.core.types import Hit, PointRecord, Vector
 from services.vectorstore.base import (
     COLLECTION_NAME_RE,
@@ -61,6 +63,10 @@ class ServerStore(VectorStore):
     ``create_collection`` when given (cluster deployments); ``None`` keeps the server's defaults.
     ``location`` names the server in error messages (e.g. its URL).
     ``hnsw_ef``: candidates HNSW searches keep (higher: better recall, slower); ``None``: the server's default.
+    ``index``: the graph (m, ef_construct), int8 copies and their oversampling, as in the embedded store; with
+    ``on_disk_vectors`` the float vectors live on disk (memory-mapped) and only the int8 copies (a quarter of
+    the size) and the graph stay in RAM: searches walk the int8 copies and read floats only to rescore.
+    Payload indexes are created right after the collection, before any point, so graphs get their links.
     """
 
     def __init__(
@@ -73,6 +79,8 @@ class ServerStore(VectorStore):
         write_consistency_factor: int | None = None,
         location: str | None = None,
         hnsw_ef: int | None = None,
+        index: IndexSettings | None = None,
+        on_disk_vectors: bool = False,
     ) -> None:
         if prefix and not COLLECTION_NAME_RE.fullmatch(prefix):
             raise InvalidInput(f"invalid collection prefix {prefix!r}")
@@ -84,7 +92,12 @@ class ServerStore(VectorStore):
             "write_consistency_factor": write_consistency_factor,
         }
         self._location = location or "the Qdrant server"
-        self._search_params = models.SearchParams(hnsw_ef=hnsw_ef) if hnsw_ef else None
+        self._index = index
+        self._on_disk = on_disk_vectors
+        quant = None
+        if index is not None and index.quantization == "int8":
+            quant = models.QuantizationSearchParams(rescore=True, oversampling=index.oversampling)
+        self._search_params = models.SearchParams(hnsw_ef=hnsw_ef, quantization=quant) if hnsw_ef or quant else None
         # Specs by name, so each call validates vectors without a round trip; dropped on not-found.
         self._specs: dict[str, CollectionSpec] = {}
         self._specs_lock = threading.Lock()
@@ -100,8 +113,10 @@ class ServerStore(VectorStore):
             self._client.create_collection(
                 full,
                 vectors_config={
-                    v: models.VectorParams(size=spec.dim, distance=models.Distance.COSINE) for v in spec.vectors
+                    v: models.VectorParams(size=spec.dim, distance=models.Distance.COSINE, on_disk=self._on_disk)
+                    for v in spec.vectors
                 },
+                **self._layout(),
                 shard_number=self._cluster["shard_number"],
                 replication_factor=self._cluster["replication_factor"],
                 write_consistency_factor=self._cluster["write_consistency_factor"],
@@ -119,6 +134,17 @@ class ServerStore(VectorStore):
                 raise
         with self._specs_lock:
             self._specs[spec.name] = spec
+
+    def _layout(self) -> dict[str, Any]:
+        """The graph and int8 settings of new collections (nothing: the server's defaults)."""
+        ix = self._index
+        if ix is None:
+            return {}
+        out: dict[str, Any] = {"hnsw_config": models.HnswConfigDiff(m=ix.hnsw_m, ef_construct=ix.hnsw_ef_construct)}
+        if ix.quantization == "int8":
+            scalar = models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.99, always_ram=True)
+            out["quantization_config"] = models.ScalarQuantization(scalar=scalar)
+        return out
 
     def delete_collection(self, name: str) -> None:
         full = self._full(check_collection_name(name))

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.api.deps import CollectionDep, CollectionsDep, PrincipalDep, QueryServicesDep, RuntimeDep
 from services.api.query_io import ImageInput, LabelInput, encode_labels, image_inputs
 from services.api.schemas import JobAccepted
-from services.core.errors import InvalidInput
 from services.jobs.kinds import ClassifySource
 from services.query.classify import (
     check_label_set,
@@ -96,12 +95,6 @@ def classify_collection(
     qs = runtime.query
     templates = body.templates if body.templates is not None else list(qs.templates.get(info.id)) or None
     names, lab_vecs = encode_labels(qs, body.labels, templates)
-    n = runtime.store.count(info.store_name)
-    if n > runtime.settings.limits.max_scan_points:
-        raise InvalidInput(
-            f"collection {info.name!r} has {n:,} points; classify jobs are limited to "
-            f"{runtime.settings.limits.max_scan_points:,} (SIGNIFIER_LIMITS__MAX_SCAN_POINTS)"
-        )
     # The label vectors travel in the job's record: whoever runs it (this process or a worker) needs no encoder.
     source = ClassifySource.encode(label_set, names, lab_vecs, runtime.encoder.logit_scale, body.vector)
     job_id = runtime.jobs.create(principal, info.name, info.store_name, source)

@@ -22,10 +22,10 @@ def check_scan(runtime: Runtime, info: CollectionInfo, what: str) -> None:
     n = runtime.store.count(info.store_name)
     if n == 0:
         raise InvalidInput(f"collection {info.name!r} is empty: there is nothing to {what}")
-    if n > runtime.settings.limits.max_scan_points:
+    if n > runtime.settings.limits.max_layout_points:
         raise InvalidInput(
             f"collection {info.name!r} has {n:,} points; {what} jobs are limited to "
-            f"{runtime.settings.limits.max_scan_points:,} (SIGNIFIER_LIMITS__MAX_SCAN_POINTS)"
+            f"{runtime.settings.limits.max_layout_points:,} (SIGNIFIER_LIMITS__MAX_LAYOUT_POINTS)"
         )
 
 

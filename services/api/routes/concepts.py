@@ -121,6 +121,10 @@ class MeanOut(BaseModel):
 
 class ModalityOut(BaseModel):
     points: int
+    scanned: int = Field(
+        description="Points the means were computed from: all of them, or a uniform sample of "
+        "SIGNIFIER_LIMITS__SCAN_EXACT_POINTS in a larger collection (the mean's error is then about σ/√scanned)."
+    )
     means: dict[str, MeanOut]
     gap: dict[str, float] | None = Field(None, description="cosine and distance between the two means.")
 
@@ -137,6 +141,7 @@ def modality(
     g = gap(means["image"].mean, means["text"].mean) if {"image", "text"} <= set(means) else None
     return ModalityOut(
         points=points,
+        scanned=min(points, qs.limits.scan_exact_points),
         means={k: MeanOut(count=m.count, norm=float(np.linalg.norm(m.mean))) for k, m in means.items()},
         gap=g,
     )

@@ -49,9 +49,14 @@ class Pole(BaseModel):
 class HistogramOut(BaseModel):
     edges: list[float] = Field(description="Bin edges of sim_a − sim_b; one more than counts.")
     counts: list[int]
-    points: int
+    points: int = Field(description="Points counted: all of the collection's, or a uniform sample of them.")
     mean: float
     std: float
+    collection_points: int = Field(description="Points in the collection; more than points means a sample.")
+    cdf_error: float = Field(
+        description="95 % bound on how far the sample's cumulative share below any delta is from the "
+        "collection's (Dvoretzky–Kiefer–Wolfowitz); 0 when every point was counted."
+    )
 
 
 class OppositionResponse(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Sequence
 
@@ -101,7 +102,8 @@ class MemoryStore(VectorStore):
         self, name: str, limit: int = 256, offset: str | None = None, with_vectors: bool = False
     ) -> tuple[list[PointRecord], str | None]:
         ids = sorted(self.points)
-        start = ids.index(offset) if offset else 0
+        # As Qdrant does: the page starts at the first id not below ``offset``, a stored id or not.
+        start = bisect.bisect_left(ids, offset) if offset else 0
         page = [self.points[i] for i in ids[start : start + limit]]
         nxt = ids[start + limit] if start + limit < len(ids) else None
         return page, nxt

@@ -14,7 +14,7 @@ from tests.unit.query.fakes import MemoryStore, random_points
 def test_compute_means_over_pages() -> None:
     extra = [PointRecord(f"x{i}", p.vectors, {}) for i, p in enumerate(random_points(3, seed=9))]
     pts = random_points(2500, text=False) + extra
-    means = compute_means(MemoryStore(pts), "c")  # more than one scroll page
+    means = compute_means(MemoryStore(pts), "c", 10_000)  # more than one scroll page
     img = np.mean([p.vectors["image"] for p in pts], axis=0)
     assert np.allclose(means["image"].mean, img, atol=1e-6)
     assert means["image"].count == len(pts) and means["text"].count == 3
@@ -25,7 +25,7 @@ def test_compute_means_over_pages() -> None:
 
 
 def test_centring_uses_the_searched_vectors_covariance() -> None:
-    means = compute_means(MemoryStore(random_points(50)), "c")
+    means = compute_means(MemoryStore(random_points(50)), "c", 10_000)
     c = centring(means, "text", "c")
     assert c.cov is means["text"].cov and set(c.means) == {"image", "text"}
     with pytest.raises(InvalidInput, match="no text vectors"):

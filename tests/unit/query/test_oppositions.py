@@ -72,14 +72,24 @@ def test_histogram_covers_every_point() -> None:
     assert res.histogram.mean == pytest.approx(float(np.mean(deltas)), abs=1e-5)
 
 
-def test_histogram_is_refused_with_a_filter_or_over_the_scan_limit() -> None:
+def test_histogram_is_refused_with_a_filter() -> None:
     store = MemoryStore(random_points(30))
     with pytest.raises(InvalidInput, match="filter"):
         oppositions(resolver(store), '"x"', '"y"', LIMITS, bins=3, filter=parse_filter({"i": 1}))
-    with pytest.raises(InvalidInput, match="MAX_SCAN_POINTS"):
-        oppositions(resolver(store), '"x"', '"y"', Limits(max_scan_points=10), bins=3)
     # An empty filter is no filter.
     assert oppositions(resolver(store), '"x"', '"y"', LIMITS, bins=3, filter=Filter()).histogram is not None
+
+
+def test_histogram_of_a_collection_over_the_exact_limit_is_a_stated_sample() -> None:
+    """Above ``scan_exact_points`` the histogram counts a sample of that many points and says so."""
+    pts = random_points(30)
+    res = oppositions(resolver(MemoryStore(pts)), '"x"', '"y"', Limits(scan_exact_points=10), bins=3)
+    h = res.histogram
+    assert h is not None
+    assert h.points == sum(h.counts) == 10 and h.collection_points == 30
+    assert 0 < h.cdf_error < 1
+    exact = oppositions(resolver(MemoryStore(pts)), '"x"', '"y"', LIMITS, bins=3).histogram
+    assert exact is not None and exact.points == exact.collection_points == 30 and exact.cdf_error == 0
 
 
 def test_equal_poles_have_no_axis() -> None:

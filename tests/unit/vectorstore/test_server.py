@@ -161,3 +161,17 @@ def test_unreachable_server_is_store_unavailable() -> None:
         store.collection_exists("pics")
     with pytest.raises(StoreUnavailable):
         store.search("pics", np.ones(4, np.float32))
+
+
+def test_server_collections_get_the_configured_layout() -> None:
+    """Float vectors on disk, int8 copies in RAM, the graph's m from settings, as the server is asked."""
+    from services.core.settings import QdrantSettings
+
+    client = _RecordingClient(":memory:")
+    store = ServerStore(client, index=QdrantSettings(hnsw_m=24), on_disk_vectors=True)
+    store.create_collection(CollectionSpec("laid", 8))
+    sent = client.created
+    assert all(v.on_disk for v in sent["vectors_config"].values())
+    assert sent["hnsw_config"].m == 24
+    scalar = sent["quantization_config"].scalar
+    assert scalar.type == "int8" and scalar.always_ram

@@ -1,0 +1,61 @@
+"""Smoke test of the scale benchmark: it runs end to end on a small CLIP-like set and its JSON holds what it
+promises (recall per query kind, latencies, throughput by client count, build figures). No timing asserts.
+The peers run only where the ``bench`` extra (faiss-cpu, usearch) is installed."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+PEERS = all(importlib.util.find_spec(m) is not None for m in ("faiss", "usearch"))
+
+
+def test_bench_scale_runs_and_reports_every_kind(tmp_path: Path) -> None:
+    out = tmp_path / "scale.json"
+    cmd = [
+        sys.executable,
+        "bench/scale.py",
+        "--n",
+        "3000",
+        "--dim",
+        "64",
+        "--queries",
+        "10",
+        "--seconds",
+        "0.3",
+        "--clients",
+        "1,2",
+        "--efs",
+        "32",
+        "--local-n",
+        "500",
+        "--out",
+        str(out),
+    ]
+    if not PEERS:
+        cmd.append("--no-peers")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNIFIER_")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(out.read_text())
+    ours = res["ours"]
+    for kind in ("image", "text", "composite", "opposition", "filtered_s1", "filtered_s10", "filtered_s50"):
+        assert ours[kind]["recall_at_10"] >= 0.95, (kind, ours[kind])
+        assert 0 < ours[kind]["p50_ms"] <= ours[kind]["p95_ms"]
+    assert set(ours["qps"]) == {"1", "2"} and all(v > 0 for v in ours["qps"].values())
+    assert ours["build"]["build_s"] >= 0 and ours["build"]["peak_rss_mb"] > 0
+    assert 0.2 < res["generator"]["stats"]["matched_image_text"] < 0.3
+    if PEERS:
+        assert res["peers"]["faiss_flat"]["recall_at_10"] == 1.0
+        assert res["peers"]["qdrant_local"]["text"]["recall_at_10"] == 1.0
+        assert "32" in res["peers"]["usearch"]["by_ef"]
