@@ -75,6 +75,7 @@ async def ingest(request: Request, info: CollectionDep, runtime: RuntimeDep, pri
     Multipart: ``files`` parts (images) with optional ``alt_text`` fields, one per file, in order.
     """
     _check_writer(principal)
+    info = runtime.models.check(info)  # 409 if this server's model is not the collection's: nothing is queued
     # The body cap (declared or streamed) is enforced before this runs: services/api/body_limit.py.
     if is_multipart(request):
         job_id = new_job_id()
