@@ -82,12 +82,12 @@ def _png() -> bytes:
     return buf.getvalue()
 
 
-def _requests(name: str, point: str) -> dict[str, Callable[[TestClient], Any]]:
+def _requests(name: str, point: str, images: Path) -> dict[str, Callable[[TestClient], Any]]:
     """Every route that mixes the server's model with the collection's vectors (or stores new ones)."""
     ref = {"id": point, "collection": name}
     upload = base64.b64encode(_png()).decode()
     return {
-        "ingest": lambda c: c.post(f"/v1/collections/{name}/ingest", json={"path": "/nonexistent"}),
+        "ingest": lambda c: c.post(f"/v1/collections/{name}/ingest", json={"path": str(images / "manifest.jsonl")}),
         "ingest upload": lambda c: c.post(
             f"/v1/collections/{name}/ingest", files=[("files", ("a.png", _png(), "image/png"))]
         ),
@@ -139,7 +139,7 @@ def test_another_model_gets_409_naming_both_and_nothing_is_written(
         # Listing and describing the collection still work, and say which model made it.
         listed = {c["name"]: c for c in b.get("/v1/collections").json()["collections"]}
         assert listed["shapes"] == made_by_a
-        for route, send in _requests("shapes", point).items():
+        for route, send in _requests("shapes", point, images).items():
             r = send(b)
             assert r.status_code == 409, f"{route}: {r.status_code} {r.text}"
             detail = r.json()["detail"]
@@ -158,7 +158,7 @@ def test_another_model_gets_409_naming_both_and_nothing_is_written(
         assert b.get("/v1/collections/random").json()["fingerprint"] == detail["server_model"]["digest"]
 
     with _app(data, encoder, stores) as a2:  # the model that built it: served, and it refuses the other's
-        for route, send in _requests("shapes", point).items():
+        for route, send in _requests("shapes", point, images).items():
             if route.startswith("ingest"):
                 continue
             r = send(a2)

@@ -14,7 +14,23 @@ def tiny_clip_checkpoint(out: Path, projection_dim: int = 64, image_size: int = 
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, PreTrainedTokenizerFast
 
-    words = "a the of photo picture red green blue circle square star triangle small large shape".split()
+    words = [
+        "a",
+        "the",
+        "of",
+        "photo",
+        "picture",
+        "red",
+        "green",
+        "blue",
+        "circle",
+        "square",
+        "star",
+        "triangle",
+        "small",
+        "large",
+        "shape",
+    ]
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1, "<unk>": 2, **{w: i + 3 for i, w in enumerate(words)}}
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -28,8 +44,14 @@ def tiny_clip_checkpoint(out: Path, projection_dim: int = 64, image_size: int = 
     )
     tower = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
     config = CLIPConfig(
-        text_config={**tower, "vocab_size": len(vocab), "max_position_embeddings": 16, "bos_token_id": 0,
-                     "eos_token_id": 1, "pad_token_id": 1},
+        text_config={
+            **tower,
+            "vocab_size": len(vocab),
+            "max_position_embeddings": 16,
+            "bos_token_id": 0,
+            "eos_token_id": 1,
+            "pad_token_id": 1,
+        },
         vision_config={**tower, "image_size": image_size, "patch_size": 8},
         projection_dim=projection_dim,
     )
