@@ -14,11 +14,13 @@ from services.accounts.admin import Accounts
 from services.accounts.quotas import Quotas
 from services.accounts.ratelimit import RateLimiter, build_rate_limiter
 from services.catalog.collections import CollectionRegistry
+from services.catalog.model_check import ModelGuard
 from services.core.settings import Settings
 from services.db.engine import init_db, make_engine
 from services.encoders.base import Encoder
 from services.encoders.cache import TextEmbeddingCache
 from services.encoders.clip import ClipEncoder
+from services.encoders.fingerprint import HashCache, RunningModel
 from services.ingest.runner import IngestPipeline
 from services.ingest.writer import StoreWriter
 from services.jobs.queue import JobQueue, build_queue
@@ -40,6 +42,7 @@ class Runtime:
     thumbnails: ThumbnailStore  # each point's thumbnail, made at ingest; the image route serves only these
     sessions: sessionmaker[Session]
     collections: CollectionRegistry
+    models: ModelGuard  # this process's model fingerprint, and the check of a collection against it
     jobs: JobStore
     text_cache: TextEmbeddingCache
     queue: JobQueue  # in-process, or Celery workers when SIGNIFIER_REDIS_URL is set
@@ -53,6 +56,11 @@ class Runtime:
         self.queue.shutdown()
         self.store.close()
         self.sessions.kw["bind"].dispose()
+
+
+def running_model(settings: Settings, encoder: Encoder) -> RunningModel:
+    """The encoder's fingerprint, its weight hashes cached in the data dir (``model-hashes.json``)."""
+    return RunningModel(encoder, HashCache(settings.data_dir / "model-hashes.json"))
 
 
 def build_runtime(
@@ -70,6 +78,8 @@ def build_runtime(
     results = JobResults(sessions)
     thumbnails = ThumbnailStore(settings.thumbnails_dir)
     text_cache = TextEmbeddingCache(settings.text_cache_size)
+    collections = CollectionRegistry(sessions, store, settings.quotas, thumbnails)
+    models = ModelGuard(collections, running_model(settings, encoder))
     pipeline = IngestPipeline(
         encoder, StoreWriter(store, thumbnails), settings.ingest, settings.limits, fetch_url=SafeFetcher(settings.fetch)
     )
@@ -79,14 +89,19 @@ def build_runtime(
         store=store,
         thumbnails=thumbnails,
         sessions=sessions,
-        collections=CollectionRegistry(sessions, store, settings.quotas, thumbnails),
+        collections=collections,
+        models=models,
         jobs=jobs,
         text_cache=text_cache,
         # Workers open the store themselves only in server mode; an embedded store is this process's alone.
         queue=build_queue(
-            settings, JobContext(pipeline, store, shared_store=settings.mode == "server", results=results), jobs
+            settings,
+            JobContext(
+                pipeline, store, shared_store=settings.mode == "server", results=results, model=models.running
+            ),
+            jobs,
         ),
-        query=build_query_services(sessions, encoder, text_cache, store, settings.limits),
+        query=build_query_services(sessions, encoder, text_cache, store, settings.limits, models),
         accounts=Accounts(sessions),
         quotas=Quotas(sessions, settings.quotas),
         rate_limiter=build_rate_limiter(settings.rate, settings.redis_url),

@@ -23,6 +23,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from services.core.errors import InvalidInput
 from services.core.settings import Settings, get_settings
 from services.encoders.base import Encoder
+from services.encoders.fingerprint import HashCache, RunningModel
 from services.ingest.runner import IngestPipeline
 from services.jobs.celery_client import chunk_sender, make_celery
 from services.sources.fetch import SafeFetcher
@@ -30,7 +31,6 @@ from workers import broker
 from workers.backends import ApiBackend, DirectBackend, WorkerBackend
 
 log = logging.getLogger(__name__)
-
 
 
 def make_worker_celery(settings: Settings) -> Celery:
@@ -48,6 +48,7 @@ class WorkerContext:
     backend: WorkerBackend
     pipeline: IngestPipeline
     fetcher: SafeFetcher
+    model: RunningModel | None = None  # checked against each chunk's collection before it is embedded
 
     def close(self) -> None:
         self.fetcher.close()
@@ -93,9 +94,11 @@ def build_context(settings: Settings, encoder: Encoder | None = None) -> WorkerC
     backend = build_backend(settings, chunk_sender(current_app))
     encoder = encoder or ClipEncoder(settings.model, settings.device)
     encoder.load()
+    model = RunningModel(encoder, HashCache(settings.data_dir / "model-hashes.json"))
+    log.info("worker model: %s", model.fingerprint.describe())
     fetcher = SafeFetcher(settings.fetch)
     pipeline = IngestPipeline(encoder, backend.writer, settings.ingest, settings.limits, fetch_url=fetcher)
-    return WorkerContext(settings, encoder, backend, pipeline, fetcher)
+    return WorkerContext(settings, encoder, backend, pipeline, fetcher, model)
 
 
 _context: WorkerContext | None = None

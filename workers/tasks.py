@@ -13,6 +13,7 @@ import logging
 
 from celery import Task, shared_task
 
+from services.encoders.fingerprint import ModelFingerprint
 from services.ingest.runner import Reporter
 from services.jobs.celery_client import CHUNK_TASK
 from services.jobs.lifecycle import Assignment, execute
@@ -56,7 +57,8 @@ class ChunkLedger:
         work = self.backend.start_chunk(self.job_id, self.idx, self.retry)
         if work is None:
             return None
-        return Assignment(work.job_id, work.source, work.store_name, work.spec)
+        model = ModelFingerprint.from_dict(work.model) if work.model else None
+        return Assignment(work.job_id, work.source, work.store_name, work.spec, collection=work.collection, model=model)
 
     def started(self, runner: JobRunner) -> None:
         """The job's total comes from its plan, not from the chunk."""
@@ -80,7 +82,9 @@ class ChunkLedger:
 def run_chunk(ctx: WorkerContext, job_id: str, idx: int, retry: bool = False) -> str:
     """Run one chunk; returns what happened. Transient errors propagate (the task retries them)."""
     ledger = ChunkLedger(ctx.backend, job_id, idx, retry)
-    jobs = JobContext(pipeline=ctx.pipeline, store=ctx.backend.store, shared_store=ctx.backend.store is not None)
+    jobs = JobContext(
+        pipeline=ctx.pipeline, store=ctx.backend.store, shared_store=ctx.backend.store is not None, model=ctx.model
+    )
     execute(ledger, jobs, transient=is_transient)
     return ledger.status
 

@@ -65,7 +65,9 @@ def create_app(
         runtime = build_runtime(settings, encoder=encoder, store=store, advertise_url=advertise_url)
         runtime.encoder.load()  # fail at startup, with a clear message, if the model is missing
         app.state.runtime = runtime
-        log.info("signifier ready: mode=%s model=%s data=%s", settings.mode, settings.model, settings.data_dir)
+        # The fingerprint is hashed now (cached on disk), not on the first request that checks a collection.
+        model = runtime.models.fingerprint.describe()
+        log.info("signifier ready: mode=%s model=%s data=%s", settings.mode, model, settings.data_dir)
         try:
             yield
         finally:

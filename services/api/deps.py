@@ -29,6 +29,7 @@ from services.accounts.principal import LOCAL_OWNER, Principal, is_loopback
 from services.accounts.quotas import Quotas
 from services.accounts.roles import required_role
 from services.catalog.collections import CollectionInfo, CollectionRegistry
+from services.catalog.model_check import ModelGuard
 from services.core.errors import CollectionNotFound, Forbidden, Unauthorized
 from services.core.settings import Settings
 from services.encoders.base import Encoder
@@ -69,6 +70,10 @@ def get_collections(runtime: RuntimeDep) -> CollectionRegistry:
     return runtime.collections
 
 
+def get_models(runtime: RuntimeDep) -> ModelGuard:
+    return runtime.models
+
+
 def get_jobs(runtime: RuntimeDep) -> JobStore:
     return runtime.jobs
 
@@ -90,6 +95,7 @@ EncoderDep = Annotated[Encoder, Depends(get_encoder)]
 StoreDep = Annotated[VectorStore, Depends(get_store)]
 ThumbnailsDep = Annotated[ThumbnailStore, Depends(get_thumbnails)]
 CollectionsDep = Annotated[CollectionRegistry, Depends(get_collections)]
+ModelsDep = Annotated[ModelGuard, Depends(get_models)]
 JobsDep = Annotated[JobStore, Depends(get_jobs)]
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 QuotasDep = Annotated[Quotas, Depends(get_quotas)]

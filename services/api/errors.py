@@ -58,6 +58,12 @@ class ErrorDetail(BaseModel):
     position: int | None = Field(None, description="invalid_expression, invalid_text: 0-based character offset.")
     expression: str | None = Field(None, description="invalid_expression: the expression as sent.")
     field: str | None = Field(None, description="invalid_text: the field that holds the bad text.")
+    collection_model: dict[str, Any] | None = Field(
+        None,
+        description="model_mismatch: the model the collection's vectors came from (model_id, family, image_dim, "
+        "text_dim, precision, digest).",
+    )
+    server_model: dict[str, Any] | None = Field(None, description="model_mismatch: the model this server runs.")
     problems: list[Problem] | None = Field(None, description="invalid_request: one entry per invalid field.")
 
 
@@ -76,6 +82,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 STATUS: list[tuple[type[e.SignifierError], int]] = [
     (e.NotFoundError, 404),
     (e.AlreadyExists, 409),
+    (e.ModelMismatch, 409),
     (e.ExpressionError, 422),
     (e.ImageError, 422),
     (e.InvalidInput, 422),
@@ -108,6 +115,9 @@ def error_body(exc: e.SignifierError) -> dict[str, object]:
     if isinstance(exc, e.InvalidText):
         detail["field"] = exc.field
         detail["position"] = exc.position
+    if isinstance(exc, e.ModelMismatch):
+        detail["collection_model"] = exc.collection_model
+        detail["server_model"] = exc.server_model
     return {"detail": detail}
 
 

@@ -85,7 +85,7 @@ def image_inputs(
     """
     limits = qs.limits
     if not items:
-        raise InvalidInput("give at least one image (base64, or {\"id\": ..., \"collection\": ...})")
+        raise InvalidInput('give at least one image (base64, or {"id": ..., "collection": ...})')
     check_image_count(len(items), limits)
     labels: list[str] = []
     rows: list[Vector | None] = []
@@ -107,7 +107,7 @@ def image_inputs(
         for (i, _), v in zip(pending_uploads, vecs, strict=True):
             rows[i] = v
     for name, wanted in refs.items():
-        info: CollectionInfo = collections.get(principal, name)
+        info: CollectionInfo = qs.check_model(collections.get(principal, name))  # 409: another model's points
         found = {r.id: r for r in qs.store.retrieve(info.store_name, [p.id for _, p in wanted], True)}
         for i, ref in wanted:
             rec = found.get(parse_point_id(ref.id) or ref.id)

@@ -18,8 +18,15 @@ class CollectionCreate(BaseModel):
 class CollectionOut(BaseModel):
     name: str
     points: int
-    model: str
+    model: str = Field(description="Id of the model the collection's vectors came from (SIGNIFIER_MODEL).")
     dim: int
+    family: str | None = Field(None, description="The model's family (clip, siglip, shapes-clip, ...).")
+    precision: str | None = Field(None, description="The precision the vectors were computed at (fp32, bf16, fp16).")
+    fingerprint: str | None = Field(
+        None,
+        description="Hash of the model's config and weights; a server with another one gets 409 on this "
+        "collection. null: created before fingerprints, adopted by the next server with the same model id.",
+    )
     vectors: list[str] = ["image", "text"]
     distance: str = "cosine"
     created_at: dt.datetime

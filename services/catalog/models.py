@@ -27,4 +27,10 @@ class CollectionRow(Base):
     store_name: Mapped[str] = mapped_column(String(128), unique=True)
     model: Mapped[str] = mapped_column(String(256))
     dim: Mapped[int] = mapped_column(Integer)
+    # The model's fingerprint (services/encoders/fingerprint.py); null for collections made before 0006,
+    # until a server with the same model id adopts its own (services/catalog/model_check.py).
+    model_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model_family: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model_precision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    text_dim: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -209,7 +209,7 @@ def _print_hits(res: dict[str, Any]) -> None:
 
 @collections_app.command("list")
 def collections_list(api: ApiOpt = None, key: KeyOpt = None) -> None:
-    """List collections with their sizes."""
+    """List collections with their sizes and the model each one's vectors came from."""
     from services.cli.commands import client
 
     try:
@@ -218,10 +218,19 @@ def collections_list(api: ApiOpt = None, key: KeyOpt = None) -> None:
     except SignifierError as exc:
         raise _fail(exc.message) from None
     table = Table()
-    for col in ("name", "points", "model", "created"):
+    for col in ("name", "points", "model", "family", "precision", "dim", "fingerprint", "created"):
         table.add_column(col)
     for info in collections:
-        table.add_row(info.name, str(info.points), info.model, info.created_at.isoformat()[:19])
+        table.add_row(
+            info.name,
+            str(info.points),
+            info.model,
+            info.family or "-",
+            info.precision or "-",
+            str(info.dim) if info.dim is not None else "-",
+            info.fingerprint or "(none yet)",
+            info.created_at.isoformat()[:19],
+        )
     console.print(table)
 
 

@@ -19,6 +19,7 @@ from services.core.errors import (
     ExpressionError,
     Forbidden,
     InvalidInput,
+    ModelMismatch,
     NotFoundError,
     PayloadTooLarge,
     RateLimited,
@@ -59,6 +60,8 @@ def error_from(resp: Response) -> SignifierError:
         return NotFoundError(message)
     if status == 503:
         return StoreUnavailable(message)
+    if code == "model_mismatch":
+        return ModelMismatch(f"{message} (HTTP {status})", detail.get("collection_model"), detail.get("server_model"))
     refused = f"{message} (HTTP {status})"
     match status:
         case 401:

@@ -23,10 +23,17 @@ class WireModel(BaseModel):
 
 
 class Collection(WireModel):
+    """``family``, ``precision`` and ``fingerprint`` are None from servers before fingerprints (and for a
+    collection made before them, until a server with its model id adopts it)."""
+
     name: str
     points: int
     model: str
     created_at: dt.datetime
+    dim: int | None = None
+    family: str | None = None
+    precision: str | None = None
+    fingerprint: str | None = None
 
 
 class CollectionList(WireModel):

@@ -156,3 +156,21 @@ class Busy(SignifierError):
     """Too many whole-collection requests are running or waiting; retrying shortly helps."""
 
     code = "busy"
+
+
+class ModelMismatch(SignifierError):
+    """A collection's vectors came from another model than the one this process runs: comparing or mixing
+    them would give meaningless scores. ``collection_model`` and ``server_model`` describe both (model id,
+    family, dims, precision, fingerprint)."""
+
+    code = "model_mismatch"
+
+    def __init__(
+        self,
+        message: str,
+        collection_model: dict[str, object] | None = None,
+        server_model: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.collection_model = collection_model or {}
+        self.server_model = server_model or {}

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from services.catalog.collections import recorded_model
 from services.core.errors import SignifierError
 from services.core.settings import WorkerSettings
 from services.core.timeutil import utcnow
@@ -48,6 +49,8 @@ class ChunkWork(BaseModel):
     source: JobSource
     spec: dict[str, Any]
     items: int
+    collection: str = ""  # the collection's name (messages)
+    model: dict[str, Any] | None = None  # the model it records (``ModelFingerprint.as_dict``); workers check theirs
 
 
 def describe(spec: dict[str, Any]) -> str:
@@ -161,8 +164,16 @@ class JobCoordinator:
             self._lose(info, exc.message)
             self.fill(job_id)
             return None
+        recorded = recorded_model(self.jobs.sessions, job.store_name)
         return ChunkWork(
-            job_id=job_id, idx=idx, store_name=job.store_name, source=source, spec=info.spec, items=info.items
+            job_id=job_id,
+            idx=idx,
+            store_name=job.store_name,
+            source=source,
+            spec=info.spec,
+            items=info.items,
+            collection=job.collection,
+            model=recorded[1].as_dict() if recorded else None,
         )
 
     def record_batch(

@@ -14,7 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from services.catalog.collections import recorded_model
+from services.catalog.model_check import mismatch
 from services.core.errors import SignifierError
+from services.encoders.fingerprint import ModelFingerprint, same_space
 from services.ingest.runner import Reporter
 from services.jobs.kinds import JobSource
 from services.jobs.records import JobStore
@@ -33,6 +36,8 @@ class Assignment:
     source: JobSource
     store_name: str
     spec: ChunkSpec | None = None
+    collection: str = ""
+    model: ModelFingerprint | None = None  # what the collection records; None: not known (not checked)
 
 
 class Ledger(Protocol):
@@ -69,6 +74,7 @@ def execute(
         if work is None:
             return None
         runner = runner_for(work.source, work.store_name, ctx)
+        check_model(work, runner, ctx)
         ledger.started(runner)
         outcome = runner.run(ledger.reporter(), work.spec)
     except Exception as exc:
@@ -80,6 +86,17 @@ def execute(
         return None
     ledger.finish(outcome)
     return outcome
+
+
+def check_model(work: Assignment, runner: JobRunner, ctx: JobContext) -> None:
+    """``ModelMismatch`` if the run would embed with another model than the collection's (a worker started
+    with another SIGNIFIER_MODEL, or a job resumed by a server restarted with one): its items then fail
+    with that reason, and nothing is stored."""
+    if not runner.embeds or work.model is None or ctx.model is None:
+        return
+    running = ctx.model.fingerprint
+    if not same_space(work.model, running):
+        raise mismatch(work.collection or work.store_name, work.model, running)
 
 
 class JobReporter:
@@ -119,7 +136,9 @@ class JobLedger:
             return None
         self.jobs.start(self.job_id)
         job = self.jobs.get(None, self.job_id, max_errors=0)
-        return Assignment(self.job_id, job.source, job.store_name)
+        recorded = recorded_model(self.jobs.sessions, job.store_name)
+        model = recorded[1] if recorded else None
+        return Assignment(self.job_id, job.source, job.store_name, collection=job.collection, model=model)
 
     def started(self, runner: JobRunner) -> None:
         self.jobs.set_total(self.job_id, runner.count())

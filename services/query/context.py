@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.catalog.collections import CollectionInfo
+from services.catalog.model_check import ModelGuard
 from services.core.errors import InvalidInput
 from services.core.settings import Limits
 from services.core.types import Vector
@@ -40,6 +41,11 @@ class QueryServices:
     concepts: ConceptStore
     templates: TemplateStore
     means: ModalityMeans
+    models: ModelGuard | None = None  # None: collections are not checked against the model (no registry)
+
+    def check_model(self, info: CollectionInfo) -> CollectionInfo:
+        """``info`` if this encoder's vectors may meet its vectors, else ``ModelMismatch`` (409)."""
+        return self.models.check(info) if self.models is not None else info
 
     def encode_texts(self, texts: Sequence[str]) -> Vector:
         """(n, d) unit text vectors, through the process's text cache."""
@@ -73,7 +79,11 @@ class QueryServices:
         """A resolver for one request on collection ``info``: base64 ``uploads`` (or already encoded
         ``upload_vectors``) become upload(i), concepts resolve, templates apply (unless
         ``templates=False``), and with ``center`` leaf terms are centred on the collection's modality
-        means and scaled to unit score spread over its ``using`` vectors."""
+        means and scaled to unit score spread over its ``using`` vectors.
+
+        Every query that meets the collection's vectors builds one, so the model check is here: a
+        collection of another model is ``ModelMismatch`` before anything is encoded."""
+        info = self.check_model(info)
         vectors = upload_vectors if upload_vectors is not None else self.encode_uploads(uploads)
         model = self.encoder.model_id
         limits = self.limits
@@ -110,6 +120,7 @@ def build_query_services(
     text_cache: TextEmbeddingCache,
     store: VectorStore,
     limits: Limits,
+    models: ModelGuard | None = None,
 ) -> QueryServices:
     """The query service over the database ``sessions`` (its tables come from migration 0004)."""
     return QueryServices(
@@ -120,4 +131,5 @@ def build_query_services(
         concepts=ConceptStore(sessions, limits.max_concepts),
         templates=TemplateStore(sessions),
         means=ModalityMeans(sessions, limits.scan_exact_points),
+        models=models,
     )

@@ -92,6 +92,7 @@ def classify_collection(
     """Label every point of the collection (a job: poll ``GET /v1/jobs/{job_id}``); filter on it afterwards,
     e.g. ``{"label_color": "red"}``."""
     label_set = check_label_set(body.set)
+    info = runtime.models.check(info)  # the labels are this server's vectors; the points must be of its model
     qs = runtime.query
     templates = body.templates if body.templates is not None else list(qs.templates.get(info.id)) or None
     names, lab_vecs = encode_labels(qs, body.labels, templates)

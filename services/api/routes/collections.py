@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from services.api.deps import CollectionDep, CollectionsDep, EncoderDep, JobsDep, PrincipalDep, StoreDep
+from services.api.deps import CollectionDep, CollectionsDep, EncoderDep, JobsDep, ModelsDep, PrincipalDep, StoreDep
 from services.api.schemas import CollectionCreate, CollectionList, CollectionOut
 from services.catalog.collections import CollectionInfo
 from services.vectorstore.base import VectorStore
@@ -15,7 +15,14 @@ router = APIRouter(prefix="/v1/collections", tags=["collections"])
 def _out(store: VectorStore, info: CollectionInfo) -> CollectionOut:
     # Not a twin of CollectionInfo: the count comes from the store, and the store name stays inside.
     return CollectionOut(
-        name=info.name, points=store.count(info.store_name), model=info.model, dim=info.dim, created_at=info.created_at
+        name=info.name,
+        points=store.count(info.store_name),
+        model=info.model,
+        dim=info.dim,
+        family=info.family,
+        precision=info.precision,
+        fingerprint=info.digest,
+        created_at=info.created_at,
     )
 
 
@@ -24,11 +31,14 @@ def create_collection(
     body: CollectionCreate,
     collections: CollectionsDep,
     encoder: EncoderDep,
+    models: ModelsDep,
     store: StoreDep,
     principal: PrincipalDep,
 ) -> CollectionOut:
-    """Create an empty collection for this server's model (named vectors ``image`` and ``text``, cosine)."""
-    return _out(store, collections.create(principal, body.name, encoder.model_id, encoder.dim))
+    """Create an empty collection for this server's model (named vectors ``image`` and ``text``, cosine);
+    it records the model's fingerprint, and servers running another model get 409 on it."""
+    fp = models.fingerprint
+    return _out(store, collections.create(principal, body.name, encoder.model_id, fp.dim, fp))
 
 
 @router.get("", response_model=CollectionList)

@@ -83,6 +83,8 @@ async def ingest(
     _check_writer(principal)
     if existing is None:
         check_collection_name(name)  # a bad name is refused before the body is read
+    else:
+        existing = runtime.models.check(existing)  # 409 if this server's model is not the collection's
     # The body cap (declared or streamed) is enforced before this runs: services/api/body_limit.py.
     if is_multipart(request):
         job_id = new_job_id()
@@ -111,7 +113,8 @@ async def ingest(
 def _create_collection(runtime: Runtime, principal: Principal, name: str) -> CollectionInfo:
     """The team's new collection ``name`` for this server's model (or the one a concurrent request just made)."""
     try:
-        return runtime.collections.create(principal, name, runtime.encoder.model_id, runtime.encoder.dim)
+        running = runtime.models.running.fingerprint
+        return runtime.collections.create(principal, name, runtime.encoder.model_id, running.dim, running)
     except AlreadyExists:
         return runtime.collections.get(principal, name)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from services.encoders.fingerprint import RunningModel
 from services.ingest.runner import IngestPipeline, Reporter
 from services.jobs.results import JobResults
 from services.vectorstore.base import VectorStore
@@ -26,12 +27,14 @@ class JobContext:
     in the API's local queue).
     ``shared_store``: Celery workers can open the store themselves (server mode), so jobs that read and
     write the store directly (collection classify) can run on them.
+    ``model``: this process's model; a run of a job that ``embeds`` fails if it is not the collection's.
     """
 
     pipeline: IngestPipeline | None = None
     store: VectorStore | None = None
     shared_store: bool = False
     results: JobResults | None = None  # where map and duplicates jobs store what they computed
+    model: RunningModel | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class JobRunner(ABC):
 
     resumable: ClassVar[bool] = True
     """A reopened job continues (stored items are skipped, counted batches not counted again)."""
+
+    embeds: ClassVar[bool] = True
+    """The run encodes with this process's model and stores the vectors: the model must be the collection's."""
 
     def __init__(self, store_name: str, ctx: JobContext) -> None:
         self.store_name = store_name

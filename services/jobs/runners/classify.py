@@ -24,6 +24,7 @@ from services.vectorstore.base import VectorStore
 
 class ClassifyRunner(JobRunner):
     resumable = False  # a classify job is cheap to start again; it has nothing stored to skip
+    embeds = False  # its label vectors were encoded by the API, which checked the collection's model
 
     def __init__(self, source: ClassifySource, store_name: str, ctx: JobContext) -> None:
         super().__init__(store_name, ctx)

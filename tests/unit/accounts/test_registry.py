@@ -164,3 +164,39 @@ def test_server_mode_collections_get_the_cluster_layout_from_settings(
     assert (layout["shard_number"], layout["replication_factor"], layout["write_consistency_factor"]) == (6, 2, 1)
     assert [c.name for c in client.get_collections().collections] == [qdrant_name]
     store.close()
+
+
+def test_check_model_refuses_another_model_and_adopts_a_legacy_record_by_id(
+    sessions: sessionmaker[Session], store: EmbeddedStore
+) -> None:
+    from sqlalchemy import update
+
+    from services.catalog.models import CollectionRow
+    from services.core.errors import ModelMismatch
+    from services.encoders.fingerprint import ModelFingerprint
+
+    accounts, reg = Accounts(sessions), CollectionRegistry(sessions, store)
+    owner = _team(accounts, "t")
+    a = ModelFingerprint("model-a", "clip", DIM, DIM, "fp32", "aaaaaaaaaaaaaaaa")
+    b = ModelFingerprint("model-b", "clip", DIM, DIM, "fp32", "bbbbbbbbbbbbbbbb")
+    info = reg.create(owner, "c", a.model_id, DIM, a)
+    assert (info.digest, info.family, info.precision) == (a.digest, "clip", "fp32")
+    assert reg.check_model(info, a) == info
+    with pytest.raises(ModelMismatch) as refused:
+        reg.check_model(info, b)
+    assert refused.value.collection_model["digest"] == a.digest and refused.value.server_model["model_id"] == "model-b"
+    assert "SIGNIFIER_MODEL=model-a" in refused.value.message
+    retrained = ModelFingerprint("model-a", "clip", DIM, DIM, "fp32", "cccccccccccccccc")
+    with pytest.raises(ModelMismatch, match="not the one the collection was built with"):
+        reg.check_model(info, retrained)
+
+    with sessions.begin() as s:  # a collection created before fingerprints
+        s.execute(update(CollectionRow).values(model_digest=None, model_family=None, model_precision=None))
+    legacy = reg.get(owner, "c")
+    with pytest.raises(ModelMismatch):
+        reg.check_model(legacy, b)
+    assert reg.get(owner, "c").digest is None
+    adopted = reg.check_model(legacy, retrained)  # same model id and dim: its fingerprint is recorded
+    assert reg.get(owner, "c").digest == adopted.digest == retrained.digest
+    with pytest.raises(ModelMismatch):
+        reg.check_model(reg.get(owner, "c"), a)  # from then on, only that checkpoint

@@ -34,7 +34,9 @@ def test_a_classify_chunk_runs_on_a_server_mode_worker(tmp_path: Path) -> None:
     source = ClassifySource.encode("color", ["red", "blue"], np.stack([vec("red"), vec("blue")]), 100.0, "image")
     job_id = jobs.create(LOCAL_OWNER, "mine", "c", source)
     coord.plan(job_id)
-    ctx = SimpleNamespace(backend=DirectBackend(coord, store, ThumbnailStore(tmp_path / "thumbs")), pipeline=None)
+    ctx = SimpleNamespace(
+        backend=DirectBackend(coord, store, ThumbnailStore(tmp_path / "thumbs")), pipeline=None, model=None
+    )
     assert [run_chunk(ctx, j, i) for j, i in list(sent)] == [  # type: ignore[arg-type]
         "done: 3 stored (0 already there), 0 failed",
         "done: 2 stored (0 already there), 0 failed",
