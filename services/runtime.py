@@ -29,6 +29,7 @@ from services.sources.fetch import SafeFetcher
 from services.vectorstore.base import VectorStore
 from services.vectorstore.factory import build_store
 from services.vectorstore.thumbnails import ThumbnailStore
+from services.vectorstore.videos import VideoRegistry
 
 
 @dataclass
@@ -68,7 +69,12 @@ def build_runtime(
     thumbnails = ThumbnailStore(settings.thumbnails_dir)
     text_cache = TextEmbeddingCache(settings.text_cache_size)
     pipeline = IngestPipeline(
-        encoder, StoreWriter(store, thumbnails), settings.ingest, settings.limits, fetch_url=SafeFetcher(settings.fetch)
+        encoder,
+        StoreWriter(store, thumbnails),
+        settings.ingest,
+        settings.limits,
+        fetch_url=SafeFetcher(settings.fetch),
+        videos=VideoRegistry(settings.videos_dir),
     )
     return Runtime(
         settings=settings,

@@ -26,11 +26,11 @@ from services.encoders.base import Encoder
 from services.ingest.runner import IngestPipeline
 from services.jobs.celery_client import chunk_sender, make_celery
 from services.sources.fetch import SafeFetcher
+from services.vectorstore.videos import VideoRegistry
 from workers import broker
 from workers.backends import ApiBackend, DirectBackend, WorkerBackend
 
 log = logging.getLogger(__name__)
-
 
 
 def make_worker_celery(settings: Settings) -> Celery:
@@ -94,7 +94,10 @@ def build_context(settings: Settings, encoder: Encoder | None = None) -> WorkerC
     encoder = encoder or ClipEncoder(settings.model, settings.device)
     encoder.load()
     fetcher = SafeFetcher(settings.fetch)
-    pipeline = IngestPipeline(encoder, backend.writer, settings.ingest, settings.limits, fetch_url=fetcher)
+    videos = VideoRegistry(settings.videos_dir)  # the data dir the API shares (docs/video.md)
+    pipeline = IngestPipeline(
+        encoder, backend.writer, settings.ingest, settings.limits, fetch_url=fetcher, videos=videos
+    )
     return WorkerContext(settings, encoder, backend, pipeline, fetcher)
 
 
