@@ -32,6 +32,7 @@ from services.api.routes import (
     points,
     search,
     similarity,
+    videos,
 )
 from services.api.text_input import reject_lone_surrogates
 from services.core.errors import InvalidInput
@@ -89,7 +90,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, limits=settings.limits, internal_routes=settings.internal_token is not None)
     install_guards(app, settings)
     query_routers = (oppositions, classify, similarity, paths, concepts)
-    for module in (health, collections, ingest, jobs, points, search, embed, admin, internal, *query_routers):
+    for module in (health, collections, ingest, jobs, points, videos, search, embed, admin, internal, *query_routers):
         app.include_router(module.router)
 
     if (STATIC_DIR / "index.html").is_file():

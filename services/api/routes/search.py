@@ -16,6 +16,7 @@ from services.core.errors import ImageError, InvalidInput
 from services.core.settings import Limits
 from services.encoders.decode import decode_image
 from services.query.context import QueryServices
+from services.query.moments import VideoGroup, search_grouped
 from services.query.search import SearchResult, search
 from services.vectorstore.filters import parse_filter
 
@@ -41,6 +42,10 @@ class SearchRequest(BaseModel):
         False, description="Subtract each modality's collection mean from the terms before mixing (modality gap)."
     )
     templates: bool = Field(True, description="Apply the collection's prompt templates to text terms, if it has any.")
+    group_by: Literal["video"] | None = Field(
+        None, description="'video': one entry per video (up to `limit` of them) with its best moments, in `groups`."
+    )
+    group_size: int = Field(3, ge=1, le=50, description="With group_by: moments (frames) per video.")
 
 
 class HitOut(BaseModel):
@@ -56,15 +61,28 @@ class HitOut(BaseModel):
     )
 
 
+class GroupOut(BaseModel):
+    """One video and its best moments (frames, best first: each hit's payload has ``timestamp`` in s)."""
+
+    video_id: str | None = Field(description="The video's id; null for a hit that is no video frame.")
+    score: float = Field(description="The best moment's score.")
+    source: str | None = None
+    duration: float | None = Field(None, description="The video's length in seconds.")
+    moments: list[HitOut]
+
+
 class SearchResponse(BaseModel):
     hits: list[HitOut]
     query: QueryOut
     timings: dict[str, float]
+    groups: list[GroupOut] | None = Field(
+        None, exclude_if=lambda v: v is None, description="With group_by: one entry per video, best first."
+    )
 
 
 def run_search(
     qs: QueryServices, info: CollectionInfo, body: SearchRequest, images: list[object] | None = None
-) -> SearchResult:
+) -> SearchResult | tuple[SearchResult, list[VideoGroup]]:
     """The search one request asks for: ``images`` (decoded file parts) or base64 ``uploads`` are upload(i)."""
     limits = qs.limits
     check_limit(body.limit, limits)
@@ -76,6 +94,17 @@ def run_search(
     resolver = qs.resolver(
         info, body.uploads, upload_vectors=vectors, center=body.center, templates=body.templates, using=body.vector
     )
+    if body.group_by == "video":
+        return search_grouped(
+            resolver,
+            body.expression,
+            limits,
+            using=body.vector,
+            groups=body.limit,
+            per_group=body.group_size,
+            filter=parse_filter(body.filter, limits),
+            explain=body.explain,
+        )
     return search(
         resolver,
         body.expression,
@@ -141,4 +170,9 @@ async def search_collection(request: Request, info: CollectionDep, qs: QueryServ
     body = await parse_body(request, SearchRequest, search_form(qs.limits))
     images = await decode_files(body.form.files, qs) if body.form is not None else None
     result = await run_in_threadpool(run_search, qs, info, body.value, images)
+    if isinstance(result, tuple):
+        found, groups = result
+        out = SearchResponse.model_validate(found, from_attributes=True)
+        out.groups = [GroupOut.model_validate(g, from_attributes=True) for g in groups]
+        return out
     return SearchResponse.model_validate(result, from_attributes=True)
