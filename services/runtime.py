@@ -32,6 +32,7 @@ from services.sources.fetch import SafeFetcher
 from services.vectorstore.base import VectorStore
 from services.vectorstore.factory import build_store
 from services.vectorstore.thumbnails import ThumbnailStore
+from services.vectorstore.videos import VideoRegistry
 
 
 @dataclass
@@ -81,7 +82,12 @@ def build_runtime(
     collections = CollectionRegistry(sessions, store, settings.quotas, thumbnails)
     models = ModelGuard(collections, running_model(settings, encoder))
     pipeline = IngestPipeline(
-        encoder, StoreWriter(store, thumbnails), settings.ingest, settings.limits, fetch_url=SafeFetcher(settings.fetch)
+        encoder,
+        StoreWriter(store, thumbnails),
+        settings.ingest,
+        settings.limits,
+        fetch_url=SafeFetcher(settings.fetch),
+        videos=VideoRegistry(settings.videos_dir),
     )
     return Runtime(
         settings=settings,

@@ -27,6 +27,7 @@ from services.encoders.fingerprint import HashCache, RunningModel
 from services.ingest.runner import IngestPipeline
 from services.jobs.celery_client import chunk_sender, make_celery
 from services.sources.fetch import SafeFetcher
+from services.vectorstore.videos import VideoRegistry
 from workers import broker
 from workers.backends import ApiBackend, DirectBackend, WorkerBackend
 
@@ -97,7 +98,10 @@ def build_context(settings: Settings, encoder: Encoder | None = None) -> WorkerC
     model = RunningModel(encoder, HashCache(settings.data_dir / "model-hashes.json"))
     log.info("worker model: %s", model.fingerprint.describe())
     fetcher = SafeFetcher(settings.fetch)
-    pipeline = IngestPipeline(encoder, backend.writer, settings.ingest, settings.limits, fetch_url=fetcher)
+    videos = VideoRegistry(settings.videos_dir)  # the data dir the API shares (docs/video.md)
+    pipeline = IngestPipeline(
+        encoder, backend.writer, settings.ingest, settings.limits, fetch_url=fetcher, videos=videos
+    )
     return WorkerContext(settings, encoder, backend, pipeline, fetcher, model)
 
 

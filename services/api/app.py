@@ -34,6 +34,7 @@ from services.api.routes import (
     points,
     search,
     similarity,
+    videos,
 )
 from services.api.text_input import reject_lone_surrogates
 from services.core.errors import InvalidInput
@@ -94,7 +95,7 @@ def create_app(
     install_guards(app, settings)
     # maps, duplicates: the collection map and duplicate groups (jobs whose results are stored).
     query_routers = (oppositions, classify, similarity, paths, concepts, maps, duplicates)
-    for module in (health, collections, ingest, jobs, points, search, embed, admin, internal, *query_routers):
+    for module in (health, collections, ingest, jobs, points, videos, search, embed, admin, internal, *query_routers):
         app.include_router(module.router)
 
     if (STATIC_DIR / "index.html").is_file():

@@ -57,6 +57,12 @@ class ConceptNotFound(NotFoundError):
         self.name = name
 
 
+class VideoNotFound(NotFoundError):
+    """No video with that id has frames in the collection, or its file is no longer the one ingested."""
+
+    code = "video_not_found"
+
+
 class AlreadyExists(SignifierError):
     code = "already_exists"
 

@@ -31,6 +31,8 @@ class Limits(BaseModel):
     max_upload_bytes: int = 25 * 1024 * 1024
     max_request_files: int = 1_000
     max_image_pixels: int = 64_000_000  # decompression-bomb guard (width × height)
+    # Video files in folders and manifests (uploads stay under max_upload_bytes): larger ones are failed unread.
+    max_video_bytes: int = 16 * 1024**3
     # Meaning-math endpoints (oppositions, classify, similarity, paths); see docs/api.md.
     max_labels: int = 256  # labels per classify request, text columns per similarity matrix
     max_images_per_request: int = 64  # images (uploads or point ids) per classify/similarity request
@@ -57,6 +59,22 @@ class Limits(BaseModel):
     max_heavy_requests: int = Field(default=2, ge=1)
 
 
+class VideoSettings(BaseModel):
+    """Video files (mp4, mkv, webm, mov): which frames become points; see docs/video.md."""
+
+    interval_s: float = Field(default=1.0, gt=0)  # a frame every this many seconds, plus the first of each shot
+    # Colour-histogram distance (half the L1 distance of two frames' histograms, in [0, 1]) that counts as a cut.
+    cut_threshold: float = Field(default=0.2, gt=0, le=1)
+    min_shot_s: float = Field(default=0.5, ge=0)  # a cut closer than this to the previous one is not a cut
+    # A sampled frame whose image embedding has at least this cosine with the last kept frame of its shot is dropped.
+    dedupe_cosine: float = Field(default=0.98, gt=0, le=1)
+    max_frames: int = Field(default=10_000, ge=1)  # per video: a ten-hour file is sampled more sparsely, not more
+    chunk_s: float = Field(default=600.0, gt=0)  # Celery: a longer video is split into time ranges of this length
+    decode_threads: int = Field(default=0, ge=0)  # FFmpeg decoder threads per video; 0: as many as cores
+    cut_side: int = Field(default=64, ge=8, le=512)  # width the cut detector looks at (reduced-resolution decode)
+    fast_decode: bool = True  # skip the H.264/HEVC deblocking filter (a fifth less decode CPU; bench/README.md)
+
+
 class IngestSettings(BaseModel):
     """Tuning of the reader → decode → embed → writer pipeline."""
 
@@ -70,6 +88,7 @@ class IngestSettings(BaseModel):
     # Longest side, in px, of the JPEG thumbnail stored for each point at ingest (under data_dir/thumbnails);
     # the image route serves it, never the source file. 256 is the largest the web UI asks for; 0 stores none.
     thumbnail_side: int = Field(default=256, ge=0, le=1024)
+    video: VideoSettings = Field(default_factory=VideoSettings)
 
 
 class WorkerSettings(BaseModel):
@@ -274,6 +293,11 @@ class Settings(BaseSettings):
     @property
     def vectors_dir(self) -> Path:
         return self.data_dir / "collections"
+
+    @property
+    def videos_dir(self) -> Path:
+        """Records of the video files each collection's frames came from (what the stream route may serve)."""
+        return self.data_dir / "videos"
 
     @property
     def thumbnails_dir(self) -> Path:

@@ -21,8 +21,11 @@ from services.encoders.base import Encoder
 from services.ingest.embed import EmbeddedBatch, embed_images, embed_texts
 from services.ingest.ids import point_id
 from services.ingest.prepare import FetchUrl, _no_urls, prepare
+from services.ingest.video import VideoIngest
 from services.ingest.writer import PointWriter, build_points, write_points
 from services.sources.items import FailedItem, PreparedItem, SourceItem
+from services.sources.video import is_video
+from services.vectorstore.videos import VideoRegistry
 
 _T = TypeVar("_T")
 
@@ -79,12 +82,14 @@ class IngestPipeline:
         ingest: IngestSettings,
         limits: Limits,
         fetch_url: FetchUrl = _no_urls,
+        videos: VideoRegistry | None = None,
     ) -> None:
         self.encoder = encoder
         self.store = store
         self.ingest = ingest
         self.limits = limits
         self.fetch_url = fetch_url
+        self.videos = VideoIngest(encoder, store, ingest, limits, videos)
 
     def _prepare_timed(self, item: SourceItem) -> tuple[PreparedItem | FailedItem, float]:
         t0 = time.perf_counter()
@@ -148,6 +153,18 @@ class IngestPipeline:
         ):
             try:
                 for entry in entries:
+                    if isinstance(entry, SourceItem) and entry.kind == "file" and is_video(entry.source):
+                        # Everything before the video is stored and reported first (one writer, stream order).
+                        while pending:
+                            if not drain_one():
+                                return result
+                        if batch.entries and not submit_batch():
+                            return result
+                        while embedding:
+                            self._finish(collection, embedding.popleft(), reporter, result)
+                        if not self._video(collection, entry, reporter, result):
+                            return result
+                        continue
                     pending.append(entry if isinstance(entry, FailedItem) else pool.submit(self._prepare_timed, entry))
                     while len(pending) >= window or (pending and _ready(pending[0])):
                         if not drain_one():
@@ -166,6 +183,25 @@ class IngestPipeline:
                     if flight.images is not None:
                         flight.images.cancel()
         return result
+
+    def _video(self, collection: str, item: SourceItem, reporter: Reporter, result: IngestResult) -> bool:
+        """One video's frames, each of its batches stored and reported in turn. False: cancelled."""
+
+        def report(done: int, failures: list[FailedItem], timings: dict[str, float]) -> bool:
+            for k, v in timings.items():
+                result.timings[k] = result.timings.get(k, 0.0) + v
+            result.done += done
+            result.failed += len(failures)
+            INGEST_ITEMS.labels("stored").inc(done)
+            INGEST_ITEMS.labels("failed").inc(len(failures))
+            reporter.progress(done, failures, batch=result.batches, timings=timings)
+            result.batches += 1
+            result.cancelled = reporter.cancelled()
+            return not result.cancelled
+
+        self.encoder.load()
+        self.videos.run(collection, item, report)
+        return not result.cancelled
 
     def _submit(self, collection: str, batch: _Batch, embedder: ThreadPoolExecutor, result: IngestResult) -> _InFlight:
         """Skip what is already stored (when asked), then start embedding the rest on the embed pool."""

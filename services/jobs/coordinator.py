@@ -55,6 +55,9 @@ class ChunkWork(BaseModel):
 
 def describe(spec: dict[str, Any]) -> str:
     """A person-readable name for a chunk's items, used when a whole chunk is recorded as failed."""
+    if "video" in spec:
+        end = "end" if spec.get("t1") is None else f"{spec['t1']:g} s"
+        return f"{spec['video']} ({spec.get('t0', 0):g} s – {end})"
     if "shard" in spec:
         return str(spec["shard"])
     if "first" in spec:

@@ -148,6 +148,9 @@ class JobLedger:
 
     def finish(self, outcome: RunOutcome) -> None:
         self._entries = outcome.entries
+        if not outcome.cancelled:
+            # What the run really read: a video's frames are known only once it is decoded (count estimates).
+            self.jobs.set_total(self.job_id, outcome.entries)
         self.jobs.finish(self.job_id, "cancelled" if outcome.cancelled else "done", timings=self._timings())
 
     def fail(self, reason: str) -> None:

@@ -24,6 +24,8 @@ class SourceItem:
     metadata: dict[str, Any] = field(default_factory=dict)
     data: bytes | None = None  # for kind="bytes" (tar members, uploads held in memory)
     grant: ReadGrant | None = None  # kind="file": what the job may read (None: unchecked, library use)
+    # A video's planned time range (``t0``, ``t1`` s, frame ``cap``, the film's ``cuts`` and ``sha``); None: all of it.
+    clip: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

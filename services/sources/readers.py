@@ -11,6 +11,7 @@ the Celery path sends one task per chunk. A chunk names byte offsets (CSV, JSONL
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 from collections.abc import Iterator
@@ -19,9 +20,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from services.core.errors import InvalidInput, SignifierError
-from services.core.settings import Limits
+from services.core.settings import Limits, VideoSettings
 from services.sources.grant import UNRESTRICTED, ReadGrant
 from services.sources.items import FailedItem, SourceItem
+from services.sources.video import VIDEO_EXTENSIONS, estimate_frames, plan_video
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 MANIFEST_EXTENSIONS = frozenset({".csv", ".jsonl", ".ndjson", ".parquet"})
@@ -68,16 +70,27 @@ def _file_item(p: Path, grant: ReadGrant) -> Entry:
 
 
 class FolderReader:
-    """Every image under a folder (recursively, in sorted order), with ``name.txt`` sidecars as alt-text.
+    """Every image and video under a folder (recursively, in sorted order), with ``name.txt`` sidecars as
+    alt-text (a video's subtitles are read by the video stage).
 
     The walk holds one directory listing at a time, not the whole tree. Every file is read through the
     ``grant`` (a symlink out of it fails its item); folders the grant does not cover are not listed.
+    A video longer than ``video.chunk_s`` is planned as chunks of time ranges (``plan``).
     """
 
-    def __init__(self, root: Path, grant: ReadGrant = UNRESTRICTED, shown: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        grant: ReadGrant = UNRESTRICTED,
+        shown: str | None = None,
+        limits: Limits | None = None,
+        video: VideoSettings | None = None,
+    ) -> None:
         self.grant = grant
         grant.check_dir(root, str(root) if shown is None else shown)
         self.root = root
+        self.limits = limits or Limits()
+        self.video = video or VideoSettings()
 
     def _paths(self) -> Iterator[Path]:
         for dirpath, dirnames, filenames in os.walk(self.root):
@@ -88,21 +101,33 @@ class FolderReader:
             for name in sorted(filenames):
                 p = Path(dirpath) / name
                 # A symlink counts whatever it points at, so the job's total says nothing of other folders.
-                wanted = p.suffix.lower() in IMAGE_EXTENSIONS and not name.startswith(".")
+                suffix = p.suffix.lower()
+                wanted = (suffix in IMAGE_EXTENSIONS or suffix in VIDEO_EXTENSIONS) and not name.startswith(".")
                 if wanted and (p.is_symlink() or p.is_file()):
                     yield p
 
     def count(self) -> int:
-        return sum(1 for _ in self._paths())
+        """Images, plus the frames each video will give at most (its declared duration / the sampling step)."""
+        n = 0
+        for p in self._paths():
+            is_video = p.suffix.lower() in VIDEO_EXTENSIONS
+            n += estimate_frames(p, self.grant, self.limits, self.video) if is_video else 1
+        return n
 
     def __iter__(self) -> Iterator[Entry]:
         for p in self._paths():
             yield _file_item(p, self.grant)
 
     def plan(self, chunk_size: int) -> Iterator[tuple[ChunkSpec, int]]:
+        """Images ``chunk_size`` files at a time; each video a chunk of its own, or several time ranges."""
         group: list[str] = []
         for p in self._paths():
-            group.append(str(p.relative_to(self.root)))
+            rel = str(p.relative_to(self.root))
+            if p.suffix.lower() in VIDEO_EXTENSIONS:
+                for spec, items in plan_video(p, self.grant, self.limits, self.video):
+                    yield ({"video": rel, **spec} if spec else {"files": [rel]}), items
+                continue
+            group.append(rel)
             if len(group) >= chunk_size:
                 yield {"files": group}, len(group)
                 group = []
@@ -110,6 +135,11 @@ class FolderReader:
             yield {"files": group}, len(group)
 
     def read_chunk(self, spec: ChunkSpec) -> Iterator[Entry]:
+        if "video" in spec:
+            item = _file_item(self.root / spec["video"], self.grant)
+            clip: dict[str, Any] = {k: spec[k] for k in ("t0", "t1", "cap", "cuts", "sha") if k in spec}
+            yield item if isinstance(item, FailedItem) else dataclasses.replace(item, clip=clip)
+            return
         for rel in spec["files"]:
             yield _file_item(self.root / rel, self.grant)
 
@@ -397,7 +427,11 @@ class UrlListReader:
 
 
 def open_reader(
-    path: str | Path, grant: ReadGrant = UNRESTRICTED, shown: str | None = None, limits: Limits | None = None
+    path: str | Path,
+    grant: ReadGrant = UNRESTRICTED,
+    shown: str | None = None,
+    limits: Limits | None = None,
+    video: VideoSettings | None = None,
 ) -> Any:
     """A folder reader for a directory, a manifest reader for a .csv/.jsonl/.parquet file, a WebDataset
     reader for ``.tar`` shards (one file or a brace pattern like ``shards/{00000..00099}.tar``).
@@ -415,7 +449,7 @@ def open_reader(
     p = Path(raw).expanduser()
     real = grant.check(p, shown)  # missing, outside the grant or in the data dir: one refusal, before anything else
     if os.path.isdir(real):
-        return FolderReader(p, grant, shown)
+        return FolderReader(p, grant, shown, limits, video)
     if p.suffix.lower() in MANIFEST_EXTENSIONS:
         return ManifestReader(p, grant, shown)
     raise InvalidInput(f"{shown} is neither a folder nor a manifest (.csv, .jsonl, .parquet) nor a .tar shard")

@@ -39,7 +39,7 @@ def _check_path(grant: ReadGrant, raw: str) -> str:
     target = str(grant.locate(raw))
     reader = open_reader(target, grant, shown=raw)  # one refusal for missing and not granted alike
     if next(iter(reader), None) is None:
-        raise InvalidInput(f"{raw} contains no images (looked for .jpg, .jpeg, .png, .webp, .gif, ...)")
+        raise InvalidInput(f"{raw} contains no images or videos (looked for .jpg, .png, .webp, ..., .mp4, .mkv, ...)")
     return target
 
 

@@ -19,6 +19,7 @@ from services.encoders.decode import decode_image
 from services.query.context import QueryServices
 from services.query.dedup import DEFAULT_THRESHOLD
 from services.query.filter_keys import filter_key_warnings
+from services.query.moments import VideoGroup, search_grouped
 from services.query.rerank import Rerank, check_rerank
 from services.query.search import SearchResult, search
 from services.vectorstore.filters import parse_filter
@@ -56,6 +57,10 @@ class SearchRequest(BaseModel):
     diversity_candidates: int | None = Field(
         None, ge=1, description="Nearest neighbours MMR picks from (default 4 × (offset + limit))."
     )
+    group_by: Literal["video"] | None = Field(
+        None, description="'video': one entry per video (up to `limit` of them) with its best moments, in `groups`."
+    )
+    group_size: int = Field(3, ge=1, le=50, description="With group_by: moments (frames) per video.")
 
 
 class HitOut(BaseModel):
@@ -71,6 +76,16 @@ class HitOut(BaseModel):
     )
 
 
+class GroupOut(BaseModel):
+    """One video and its best moments (frames, best first: each hit's payload has ``timestamp`` in s)."""
+
+    video_id: str | None = Field(description="The video's id; null for a hit that is no video frame.")
+    score: float = Field(description="The best moment's score.")
+    source: str | None = None
+    duration: float | None = Field(None, description="The video's length in seconds.")
+    moments: list[HitOut]
+
+
 class SearchResponse(BaseModel):
     hits: list[HitOut]
     query: QueryOut
@@ -81,11 +96,14 @@ class SearchResponse(BaseModel):
         "\"filter key 'colr' is not a payload key of collection 'shapes', so conditions on it match no point; "
         "did you mean 'color'? Known keys: ...\". Keys are known from a sample of 256 stored payloads.",
     )
+    groups: list[GroupOut] | None = Field(
+        None, exclude_if=lambda v: v is None, description="With group_by: one entry per video, best first."
+    )
 
 
 def run_search(
     qs: QueryServices, info: CollectionInfo, body: SearchRequest, images: list[object] | None = None
-) -> SearchResult:
+) -> SearchResult | tuple[SearchResult, list[VideoGroup]]:
     """The search one request asks for: ``images`` (decoded file parts) or base64 ``uploads`` are upload(i)."""
     limits = qs.limits
     check_limit(body.limit, limits)
@@ -100,19 +118,36 @@ def run_search(
         info, body.uploads, upload_vectors=vectors, center=body.center, templates=body.templates, using=body.vector
     )
     filt = parse_filter(body.filter, limits)
-    result = search(
-        resolver,
-        body.expression,
-        limits,
-        using=body.vector,
-        limit=body.limit,
-        offset=body.offset,
-        filter=filt,
-        explain=body.explain,
-        rerank=rerank,
-    )
+    if body.group_by == "video":
+        if body.dedup or body.diversity is not None:
+            raise InvalidInput("group_by does not combine with dedup or diversity")
+        result, groups = search_grouped(
+            resolver,
+            body.expression,
+            limits,
+            using=body.vector,
+            groups=body.limit,
+            per_group=body.group_size,
+            filter=filt,
+            explain=body.explain,
+        )
+    else:
+        groups = None
+        result = search(
+            resolver,
+            body.expression,
+            limits,
+            using=body.vector,
+            limit=body.limit,
+            offset=body.offset,
+            filter=filt,
+            explain=body.explain,
+            rerank=rerank,
+        )
     warnings = filter_key_warnings(qs.store, info.store_name, info.name, filt)
-    return dataclasses.replace(result, warnings=[*result.warnings, *warnings]) if warnings else result
+    if warnings:
+        result = dataclasses.replace(result, warnings=[*result.warnings, *warnings])
+    return (result, groups) if groups is not None else result
 
 
 def search_form(limits: Limits) -> FormLimits:
@@ -168,4 +203,9 @@ async def search_collection(request: Request, info: CollectionDep, qs: QueryServ
     body = await parse_body(request, SearchRequest, search_form(qs.limits))
     images = await decode_files(body.form.files, qs) if body.form is not None else None
     result = await run_in_threadpool(run_search, qs, info, body.value, images)
+    if isinstance(result, tuple):
+        found, groups = result
+        out = SearchResponse.model_validate(found, from_attributes=True)
+        out.groups = [GroupOut.model_validate(g, from_attributes=True) for g in groups]
+        return out
     return SearchResponse.model_validate(result, from_attributes=True)

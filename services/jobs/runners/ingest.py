@@ -6,7 +6,7 @@ from abc import abstractmethod
 from collections.abc import Iterator
 from typing import Any
 
-from services.core.settings import Limits
+from services.core.settings import Limits, VideoSettings
 from services.ingest.runner import IngestPipeline, Reporter
 from services.jobs.kinds import PathSource, UploadSource, UrlsSource, WebDatasetSource
 from services.jobs.runners.base import ChunkSpec, JobContext, JobRunner, RunOutcome
@@ -40,7 +40,13 @@ class PathRunner(_ReaderRunner):
         self.source = source
 
     def reader(self) -> Any:
-        return open_reader(self.source.target, self.source.grant, shown=self.source.path, limits=_limits(self.ctx))
+        return open_reader(
+            self.source.target,
+            self.source.grant,
+            shown=self.source.path,
+            limits=_limits(self.ctx),
+            video=_video(self.ctx),
+        )
 
 
 class UrlsRunner(_ReaderRunner):
@@ -64,7 +70,13 @@ class UploadRunner(_ReaderRunner):
         return False
 
     def reader(self) -> Any:
-        return open_reader(self.source.path, self.source.grant, shown=self.source.path, limits=_limits(self.ctx))
+        return open_reader(
+            self.source.path,
+            self.source.grant,
+            shown=self.source.path,
+            limits=_limits(self.ctx),
+            video=_video(self.ctx),
+        )
 
 
 def _pipeline(ctx: JobContext) -> IngestPipeline:
@@ -76,3 +88,9 @@ def _pipeline(ctx: JobContext) -> IngestPipeline:
 def _limits(ctx: JobContext) -> Limits | None:
     """The pipeline's limits (a tar member over ``max_upload_bytes`` is failed unread); None to plan only."""
     return ctx.pipeline.limits if ctx.pipeline is not None else None
+
+
+def _video(ctx: JobContext) -> VideoSettings | None:
+    """How videos are sampled and split (the pipeline's settings; None: the defaults, to plan only)."""
+    ingest = getattr(ctx.pipeline, "ingest", None)  # a stand-in pipeline (tests) may carry only limits
+    return getattr(ingest, "video", None)
