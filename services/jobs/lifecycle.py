@@ -150,7 +150,9 @@ class JobLedger:
         self._entries = outcome.entries
         if not outcome.cancelled:
             # What the run really read: a video's frames are known only once it is decoded (count estimates).
-            self.jobs.set_total(self.job_id, outcome.entries)
+            # A job whose progress counts steps rather than entries (the map: reading, then layout) keeps those.
+            job = self.jobs.get(None, self.job_id, max_errors=0)
+            self.jobs.set_total(self.job_id, max(outcome.entries, job.done + job.failed))
         self.jobs.finish(self.job_id, "cancelled" if outcome.cancelled else "done", timings=self._timings())
 
     def fail(self, reason: str) -> None:
