@@ -91,7 +91,7 @@ def build_context(settings: Settings, encoder: Encoder | None = None) -> WorkerC
 
         torch.set_num_threads(int(threads))
     backend = build_backend(settings, chunk_sender(current_app))
-    encoder = encoder or ClipEncoder(settings.model, settings.device)
+    encoder = encoder or ClipEncoder(settings.model, settings.device, settings.precision)
     encoder.load()
     fetcher = SafeFetcher(settings.fetch)
     pipeline = IngestPipeline(encoder, backend.writer, settings.ingest, settings.limits, fetch_url=fetcher)
