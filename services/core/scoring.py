@@ -53,11 +53,6 @@ class Scoring:
             return sigmoid_probs(similarities, self.scale, self.bias)
         return softmax(similarities, self.scale)
 
-    def top_scores(self, similarities: npt.ArrayLike) -> npt.NDArray[np.float32]:
-        """What ranks the labels: the probabilities, or the cosines themselves for ``cosine``."""
-        probs = self.probabilities(similarities)
-        return probs if probs is not None else np.asarray(similarities, dtype=np.float32)
-
 
 def softmax(similarities: npt.ArrayLike, logit_scale: float) -> npt.NDArray[np.float32]:
     """softmax(logit_scale × similarities) over the last axis; rows sum to 1."""

@@ -18,7 +18,7 @@ from services.core.scoring import Scoring
 from services.core.settings import BUNDLED_MODEL
 from services.core.types import Vector, l2_normalize
 from services.encoders.base import Encoder, PixelBatch, Precision
-from services.encoders.families import Family, check_model_id, family_of, text_context
+from services.encoders.families import NAFLEX_REFUSAL, Family, check_model_id, family_of, text_context
 from services.encoders.optimize import fold_batchnorm, is_convolutional
 from services.encoders.transforms import PreprocessConfig, preprocess
 
@@ -172,21 +172,23 @@ class ClipEncoder(Encoder):
         try:
             try:
                 # The local Hugging Face cache first: a cached model loads with no network round trip at all.
-                model, tokenizer, self._pre = self._from_pretrained(local_files_only=True)
+                model, tokenizer, self._family, self._pre = self._from_pretrained(local_files_only=True)
             except OSError:
                 if Path(self.path).is_dir():
                     raise
                 hub_problem = _hub_unreachable()
                 if hub_problem:
                     raise OSError(f"not in the local Hugging Face cache, and {hub_problem}") from None
-                model, tokenizer, self._pre = self._from_pretrained(local_files_only=False)
-            self._family = family_of(getattr(model.config, "model_type", ""), tokenizer)
-        except (OSError, ValueError, ImportError, KeyError) as exc:
+                model, tokenizer, self._family, self._pre = self._from_pretrained(local_files_only=False)
+        except (OSError, ImportError) as exc:
             raise ModelLoadError(
                 f"could not load model {self.model_id!r}: {_one_line(exc)}. "
                 "Without network, the model must already be in the local Hugging Face cache or be a local "
                 f"path; SIGNIFIER_MODEL={BUNDLED_MODEL} uses the bundled offline model."
             ) from exc
+        except (ValueError, KeyError) as exc:
+            # Refused layouts (NaFlex, an image processor transforms.py does not reproduce), unknown model types.
+            raise ModelLoadError(f"could not load model {self.model_id!r}: {_one_line(exc)}") from exc
         if not (hasattr(model, "get_image_features") and hasattr(model, "get_text_features")):
             raise ModelLoadError(
                 f"could not load model {self.model_id!r}: {type(model).__name__} is not a CLIP-family model "
@@ -234,16 +236,20 @@ class ClipEncoder(Encoder):
             )
         return int(image.shape[1])
 
-    def _from_pretrained(self, local_files_only: bool) -> tuple[Any, Any, PreprocessConfig]:
-        from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+    def _from_pretrained(self, local_files_only: bool) -> tuple[Any, Any, Family, PreprocessConfig]:
+        from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoTokenizer
 
+        config = AutoConfig.from_pretrained(self.path, local_files_only=local_files_only)
+        if config.model_type == "siglip2":
+            raise ValueError(NAFLEX_REFUSAL)  # before loading weights that cannot be used
         model = AutoModel.from_pretrained(self.path, local_files_only=local_files_only)
         tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=local_files_only)
+        family = family_of(config.model_type, tokenizer)
         # The image processor transformers itself loads (preprocessor_config.json, or transformers 5's
         # processor_config.json); only its settings are used (transforms.py does the work).
         with _quiet_torchvision_notice():
             processor = AutoImageProcessor.from_pretrained(self.path, local_files_only=local_files_only)
-        return model, tokenizer, PreprocessConfig.from_processor(processor)
+        return model, tokenizer, family, PreprocessConfig.from_processor(processor)
 
     @property
     def dim(self) -> int:

@@ -196,3 +196,61 @@ def _save(out: Path, model: Any, processor: Any, drop_preprocessor: bool = False
     if drop_preprocessor:
         (out / "preprocessor_config.json").unlink(missing_ok=True)
     return out
+
+
+def bert_tokenizer() -> Any:
+    from transformers import BertTokenizer
+
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase])}
+    return BertTokenizer(vocab=vocab, model_max_length=64)
+
+
+def align_checkpoint(out: Path, text_dim: int = 64, seed: int = 0) -> Path:
+    """ALIGN (EfficientNet image tower, BERT text tower): a CNN-tower model with no ``logit_scale`` (it has a
+    ``temperature``). Its image vectors are 32-d here; ``text_dim`` other than 32 makes the towers disagree."""
+    import torch
+    from transformers import AlignConfig, AlignModel, AlignProcessor, EfficientNetImageProcessor
+
+    tok = bert_tokenizer()
+    config = AlignConfig(
+        text_config={
+            "vocab_size": len(tok),
+            "hidden_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+        },
+        vision_config={"image_size": 32, "hidden_dim": 160, "width_coefficient": 0.1, "depth_coefficient": 0.1},
+        projection_dim=text_dim,
+    )
+    torch.manual_seed(seed)
+    processor = AlignProcessor(
+        image_processor=EfficientNetImageProcessor(
+            size={"height": 32, "width": 32}, crop_size={"height": 32, "width": 32}
+        ),
+        tokenizer=tok,
+    )
+    return _save(out, AlignModel(config).eval(), processor)
+
+
+def siglip2_naflex_checkpoint(out: Path) -> Path:
+    """A SigLIP2 NaFlex checkpoint (``Siglip2Model``, variable resolution): refused by Signifier."""
+    from transformers import Siglip2Config, Siglip2ImageProcessor, Siglip2Model, Siglip2Processor
+
+    config = Siglip2Config(
+        text_config={**TINY_TEXT, "vocab_size": 300, "bos_token_id": None, "eos_token_id": 1, "pad_token_id": 0},
+        vision_config={**TINY_VISION, "num_patches": 16, "patch_size": 8},
+    )
+    processor = Siglip2Processor(image_processor=Siglip2ImageProcessor(), tokenizer=gemma_tokenizer())
+    return _save(out, Siglip2Model(config).eval(), processor)
+
+
+def openclip_native_folder(out: Path) -> Path:
+    """The files of OpenCLIP's own hub layout (contents are placeholders: Signifier refuses it by its layout)."""
+    import json
+
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = {"model_cfg": {"embed_dim": 512}, "preprocess_cfg": {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}}
+    (out / "open_clip_config.json").write_text(json.dumps(cfg))
+    (out / "open_clip_pytorch_model.bin").write_bytes(b"\0" * 16)
+    return out
