@@ -85,7 +85,7 @@ def test_siglip_scoring_is_a_per_label_sigmoid_with_the_bias() -> None:
     np.testing.assert_allclose(probs, expected, rtol=1e-5, atol=1e-7)
     assert probs[0, 0] > 0.99 and probs[1].max() < 0.01  # an image may match no label at all
     assert not np.allclose(probs.sum(axis=1), 1.0)
-    assert [c.top_label for c in classifications(["a", "b", "c"], sims, probs)][0] == "a"
+    assert classifications(["a", "b", "c"], sims, probs)[0].top_label == "a"
     # Extreme logits neither overflow nor give NaN.
     far = Scoring("sigmoid", 1e4, 0.0).probabilities(np.array([[1.0, -1.0]]))
     assert far is not None and far.tolist() == [[1.0, 0.0]]
