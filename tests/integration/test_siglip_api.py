@@ -56,7 +56,7 @@ def test_search_and_embed(siglip_api) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_classify_uses_the_sigmoid_with_the_bias(siglip_api) -> None:  # type: ignore[no-untyped-def]
-    client, encoder = siglip_api
+    client, _ = siglip_api
     images = [b64(png("red", "circle", seed=1)), b64(png("blue", "square", seed=2))]
     res = ok(client.post("/v1/classify", json={"images": images, "labels": ["red", "blue", "green"]}))
     assert res["scoring"] == "sigmoid" and "independent" in res["note"]
