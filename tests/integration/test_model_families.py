@@ -190,3 +190,45 @@ def test_a_model_without_logit_scale_scores_by_cosine(tmp_path: Path) -> None:
     assert enc.dim == 32 and enc.family == "align"
     assert enc.scoring.kind == "cosine" and enc.scoring.probabilities(np.zeros((1, 2))) is None
     assert np.isnan(enc.logit_scale)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_precision_applies_to_both_towers(tmp_path: Path, precision: str) -> None:
+    path = checkpoints.clip_checkpoint(tmp_path / "clip")
+    full = ClipEncoder(str(path), device="cpu", precision="fp32")
+    low = ClipEncoder(str(path), device="cpu", precision=precision)
+    assert low.precision == precision
+    low.load()
+    dtypes = {p.dtype for p in low._model.parameters()}
+    assert dtypes == {torch.bfloat16 if precision == "bf16" else torch.float16}
+    images = list(_images().values())
+    for a, b in [
+        (full.encode_images(images), low.encode_images(images)),
+        (full.encode_texts(TEXTS), low.encode_texts(TEXTS)),
+    ]:
+        assert a.dtype == b.dtype == np.float32
+        assert (a * b).sum(axis=1).min() > 0.99
+        assert not np.array_equal(a, b)  # the lower precision really ran
+
+
+def test_an_unknown_precision_is_a_load_error() -> None:
+    with pytest.raises(ModelLoadError, match="SIGNIFIER_PRECISION"):
+        ClipEncoder("shapes-clip", device="cpu", precision="fp8")
+
+
+@pytest.mark.slow
+def test_a_full_vit_b32_size_clip_matches_its_reference(tmp_path: Path) -> None:
+    """The real ViT-B/32 shapes (224 px, 12 + 12 layers, 512-d), random weights: loading and parity at full size."""
+    from transformers import AutoModel, AutoProcessor
+
+    path = checkpoints.clip_checkpoint(tmp_path / "b32", size="b32", image_size=224)
+    enc = ClipEncoder(str(path), device="cpu")
+    assert enc.dim == 512 and enc.image_size == 224 and enc.context_length == 77
+    f = {
+        "name": "clip",
+        "processor": AutoProcessor.from_pretrained(path),
+        "model": AutoModel.from_pretrained(path).eval(),
+    }
+    images = [_images()["4:3"], _images()["tall"]]
+    assert (enc.encode_images(images) * _reference_images(f, images)).sum(axis=1).min() >= MIN_COSINE
+    assert (enc.encode_texts(TEXTS) * _reference_texts(f, TEXTS)).sum(axis=1).min() >= MIN_COSINE
