@@ -181,8 +181,10 @@ def main() -> None:
         root = Path(tmp)
         t = time.perf_counter()
         files = make_images(root / "images", args.count)
-        print(f"{len(files)} images ({args.count - args.count // 2} PNG 64 px, {args.count // 2} JPEG 256–512 px) "
-              f"generated in {time.perf_counter() - t:.1f} s; model {args.model} on {args.device}")
+        print(
+            f"{len(files)} images ({args.count - args.count // 2} PNG 64 px, {args.count // 2} JPEG 256–512 px) "
+            f"generated in {time.perf_counter() - t:.1f} s; model {args.model} on {args.device}"
+        )
         store = EmbeddedStore(root / "store", flush_interval_s=1.0, optimize_after=None)
         rows: dict[str, tuple[float, float, float]] = {}  # precision: (pipeline s, pipeline CPU s, tower s)
         naive_s = naive_cpu = 0.0
@@ -198,7 +200,12 @@ def main() -> None:
                 store.create_collection(CollectionSpec(name, encoder.dim))
                 print(f"[{precision}]")
                 pipe_s, pipe_cpu = run_pipeline(
-                    encoder, store, root / "images", args.batch_size, args.decode_workers, args.thumbnail_side,
+                    encoder,
+                    store,
+                    root / "images",
+                    args.batch_size,
+                    args.decode_workers,
+                    args.thumbnail_side,
                     collection=name,
                 )
                 if not args.skip_naive:
@@ -211,9 +218,11 @@ def main() -> None:
         busy = naive_cpu / naive_s / cores
         print(f"naive loop (fp32)  : {n / naive_s:8.1f} images/s  ({naive_s:.2f} s, CPU {busy:.0%} busy)")
     for precision, (pipe_s, pipe_cpu, tower_s) in rows.items():
-        print(f"pipeline {precision:<9} : {n / pipe_s:8.1f} images/s  ({pipe_s:.2f} s, CPU "
-              f"{pipe_cpu / pipe_s / cores:.0%} busy, batch {args.batch_size}, {args.decode_workers} decode threads, "
-              f"+ alt-text vectors, thumbnails {args.thumbnail_side or 'off'})")
+        print(
+            f"pipeline {precision:<9} : {n / pipe_s:8.1f} images/s  ({pipe_s:.2f} s, CPU "
+            f"{pipe_cpu / pipe_s / cores:.0%} busy, batch {args.batch_size}, {args.decode_workers} decode threads, "
+            f"+ alt-text vectors, thumbnails {args.thumbnail_side or 'off'})"
+        )
         print(f"tower {precision:<12} : {n / tower_s:8.1f} images/s  (image tower alone, preprocessed input)")
         print(f"  pipeline / tower ceiling : {tower_s / pipe_s:.0%}  (goal >= 90 % at fp32)")
         if not args.skip_naive:
@@ -221,8 +230,10 @@ def main() -> None:
     if "fp32" in rows:
         for precision, (pipe_s, _, tower_s) in rows.items():
             if precision != "fp32":
-                print(f"{precision} vs fp32: pipeline {rows['fp32'][0] / pipe_s:.2f}x, tower "
-                      f"{rows['fp32'][2] / tower_s:.2f}x  (goal >= 2x)")
+                print(
+                    f"{precision} vs fp32: pipeline {rows['fp32'][0] / pipe_s:.2f}x, tower "
+                    f"{rows['fp32'][2] / tower_s:.2f}x  (goal >= 2x)"
+                )
 
 
 if __name__ == "__main__":
