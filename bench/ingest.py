@@ -145,21 +145,16 @@ def run_tower(encoder: ClipEncoder, files: list[Path], batch_size: int) -> float
     return best
 
 
-RANDOM_MODELS = {"vit-b32-random": "b32", "vit-l14-random": "l14"}
-
-
 def bench_model(name: str, cache_dir: Path) -> str:
     """A model id/path; ``vit-b32-random``/``vit-l14-random`` are built (once) into ``cache_dir``."""
+    from tests.support.checkpoints import RANDOM_MODELS, cached_random_clip
+
     if name not in RANDOM_MODELS:
         return name
-    from tests.support.checkpoints import clip_checkpoint
-
-    out = cache_dir / name
-    if not (out / "model.safetensors").exists():
-        t = time.perf_counter()
-        clip_checkpoint(out, size=RANDOM_MODELS[name], image_size=224)
-        print(f"built {name} (random weights) in {out} in {time.perf_counter() - t:.1f} s")
-    return str(out)
+    t = time.perf_counter()
+    path = cached_random_clip(name, cache_dir)
+    print(f"{name} (random weights) ready in {path} after {time.perf_counter() - t:.1f} s")
+    return str(path)
 
 
 def main() -> None:

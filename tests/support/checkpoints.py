@@ -254,3 +254,16 @@ def openclip_native_folder(out: Path) -> Path:
     (out / "open_clip_config.json").write_text(json.dumps(cfg))
     (out / "open_clip_pytorch_model.bin").write_bytes(b"\0" * 16)
     return out
+
+
+RANDOM_MODELS = {"vit-b32-random": "b32", "vit-l14-random": "l14"}
+"""The benchmarks' random-weight checkpoints of real sizes (``--model vit-b32-random``)."""
+
+
+def cached_random_clip(name: str, cache_dir: Path) -> Path:
+    """``vit-b32-random`` / ``vit-l14-random``: a full-size 224 px CLIP with random weights, built once into
+    ``cache_dir`` (throughput does not depend on the weights' values, so nothing is downloaded)."""
+    out = cache_dir / name
+    if not (out / "model.safetensors").exists():
+        clip_checkpoint(out, size=RANDOM_MODELS[name], image_size=224)
+    return out
