@@ -72,7 +72,7 @@ def build_runtime(
 ) -> Runtime:
     """Build every heavy part once. ``advertise_url`` names this server in the embedded store's lock."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    encoder = encoder or ClipEncoder(settings.model, settings.device)
+    encoder = encoder or ClipEncoder(settings.model, settings.device, settings.precision)
     store = store or build_store(settings, advertise_url=advertise_url)
     sessions = init_db(make_engine(settings.resolved_database_url))
     jobs = JobStore(sessions, settings.ingest.max_errors_recorded)

@@ -93,7 +93,7 @@ def build_context(settings: Settings, encoder: Encoder | None = None) -> WorkerC
 
         torch.set_num_threads(int(threads))
     backend = build_backend(settings, chunk_sender(current_app))
-    encoder = encoder or ClipEncoder(settings.model, settings.device)
+    encoder = encoder or ClipEncoder(settings.model, settings.device, settings.precision)
     encoder.load()
     model = RunningModel(encoder, HashCache(settings.data_dir / "model-hashes.json"))
     log.info("worker model: %s", model.fingerprint.describe())

@@ -89,7 +89,7 @@ def serve(
     try:
         # Load the model here, not in the server's startup, so a model that cannot load (or a device that
         # is not there) is one line and a non-zero exit rather than uvicorn's startup traceback.
-        encoder = ClipEncoder(settings.model, settings.device)
+        encoder = ClipEncoder(settings.model, settings.device, settings.precision)
         encoder.load()
         console.print(
             f"Signifier on [bold]http://{host}:{port}[/] — UI at /, API docs at /docs "

@@ -142,14 +142,17 @@ class Oppositions(WireModel):
 class Classification(WireModel):
     image: str
     top_label: str
-    probabilities: dict[str, float]
+    probabilities: dict[str, float] | None
     similarities: dict[str, float]
 
 
 class Classifications(WireModel):
     results: list[Classification]
     labels: list[str]
-    logit_scale: float
+    scoring: str = "softmax"
+    logit_scale: float | None
+    logit_bias: float | None = None
+    note: str = ""
 
 
 class Similarity(WireModel):

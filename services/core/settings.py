@@ -188,6 +188,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     model: str = DEFAULT_MODEL
     device: Literal["auto", "cpu", "cuda"] | str = "auto"
+    # Weights and inputs of both towers (docs/models.md has the measured drift): auto = fp16 on CUDA, fp32 on CPU.
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     text_cache_size: int = 4_096
 
     qdrant_url: str | None = None

@@ -5,11 +5,15 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from services.core.scoring import Scoring
 from services.core.types import Vector
+
+Precision = Literal["fp32", "bf16", "fp16"]
 
 PixelBatch = npt.NDArray[np.float32]
 """Preprocessed images, shape (n, 3, H, W), already normalised with the model's mean/std."""
@@ -46,6 +50,21 @@ class Encoder(ABC):
     @abstractmethod
     def logit_scale(self) -> float:
         """The model's learned temperature (exp of ``logit_scale``), used for softmax over labels."""
+
+    @property
+    def family(self) -> str:
+        """The model family (``clip``, ``siglip``, ``siglip2``, ``shapes-clip`` …); see ``families.py``."""
+        return "clip"
+
+    @property
+    def precision(self) -> Precision:
+        """The precision images and texts are encoded at."""
+        return "fp32"
+
+    @property
+    def scoring(self) -> Scoring:
+        """How zero-shot probabilities are computed for this model (default: CLIP's softmax)."""
+        return Scoring("softmax", self.logit_scale)
 
     @property
     @abstractmethod

@@ -68,8 +68,7 @@ def decode_image(data: bytes, max_pixels: int, draft_side: int | None = None) ->
             w, h = img.size
             if w * h > max_pixels:
                 raise ImageError(
-                    f"image is {w}×{h} = {w * h:,} pixels, over the limit of {max_pixels:,} "
-                    "(decompression-bomb guard)"
+                    f"image is {w}×{h} = {w * h:,} pixels, over the limit of {max_pixels:,} (decompression-bomb guard)"
                 )
             fmt = img.format
             img.seek(0)  # GIF/WebP animations: the first frame

@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from services.core.errors import InvalidInput
+from services.core.scoring import Scoring, ScoringKind
 from services.core.types import Vector
 from services.sources.grant import ReadGrant
 
@@ -114,12 +115,22 @@ class ClassifySource(_Source):
     vector: Literal["image", "text"] = "image"
     label_vectors: str
     dim: int
-    logit_scale: float
+    # The model's zero-shot formula (services/core/scoring.py); records written before it was kept are softmax.
+    scoring: ScoringKind = "softmax"
+    logit_scale: float | None
+    logit_bias: float | None = None
 
     @classmethod
     def encode(
-        cls, label_set: str, labels: list[str], vectors: Vector, logit_scale: float, vector: Literal["image", "text"]
+        cls,
+        label_set: str,
+        labels: list[str],
+        vectors: Vector,
+        scoring: Scoring | float,
+        vector: Literal["image", "text"],
     ) -> ClassifySource:
+        """``scoring``: the encoder's ``Scoring``, or a bare logit scale (CLIP's softmax)."""
+        rule = scoring if isinstance(scoring, Scoring) else Scoring("softmax", float(scoring))
         v = np.asarray(vectors, dtype="<f4")
         return cls(
             set=label_set,
@@ -127,8 +138,13 @@ class ClassifySource(_Source):
             vector=vector,
             label_vectors=base64.b64encode(v.tobytes()).decode("ascii"),
             dim=int(v.shape[1]),
-            logit_scale=float(logit_scale),
+            scoring=rule.kind,
+            logit_scale=rule.scale,
+            logit_bias=rule.bias,
         )
+
+    def rule(self) -> Scoring:
+        return Scoring(self.scoring, self.logit_scale, self.logit_bias)
 
     def vectors(self) -> Vector:
         raw = np.frombuffer(base64.b64decode(self.label_vectors), dtype="<f4")

@@ -1,7 +1,9 @@
-"""Zero-shot classification: images × labels → cosine similarities, softmax probabilities, top label.
+"""Zero-shot classification: images × labels → cosine similarities, probabilities, top label.
 
-Probabilities are softmax(logit_scale × similarities) with the model's own learned logit scale, as
-CLIP was trained. A label is a text, an ensemble written ``"a dog|a photo of a dog"``, or a name with
+Probabilities follow the model family's own formula (``services.core.scoring``): CLIP's
+softmax(logit_scale × similarities) over the labels, SigLIP's per-label sigmoid(logit_scale ×
+similarity + logit_bias) (independent probabilities), or none at all for a model without a logit scale,
+whose labels are ranked by cosine. A label is a text, an ensemble written ``"a dog|a photo of a dog"``, or a name with
 explicit prompts; templates (``"a photo of a {}"``) multiply the prompts, and each label's vector is
 the normalised mean of its prompts' unit vectors (the CLIP paper's prompt ensembling).
 
@@ -18,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from services.core.errors import InvalidInput
+from services.core.scoring import Scoring
 from services.core.types import Vector
-from services.query.compose import ensemble, softmax_probs
+from services.query.compose import ensemble
 from services.query.resolve import fill_templates
 
 LABEL_SET_RE = re.compile(r"[A-Za-z0-9_]{1,32}")
@@ -42,7 +46,7 @@ class Label:
 @dataclass(frozen=True)
 class Classification:
     top_label: str
-    probabilities: dict[str, float]
+    probabilities: dict[str, float] | None
     similarities: dict[str, float]
 
 
@@ -95,20 +99,29 @@ def label_vectors(labels: Sequence[Label], templates: Sequence[str], encode: Tex
     return np.stack(out).astype(np.float32)
 
 
-def zero_shot(images: Vector, labels: Vector, logit_scale: float) -> tuple[Vector, Vector]:
-    """(similarities, probabilities), both (n, k): cosines in [-1, 1], and softmax rows summing to 1."""
+def zero_shot(images: Vector, labels: Vector, scoring: Scoring) -> tuple[Vector, Vector | None]:
+    """(similarities, probabilities), both (n, k): cosines in [-1, 1], and the family's probabilities
+    (softmax rows summing to 1, independent sigmoids, or None for cosine ranking)."""
     sims = (np.asarray(images, dtype=np.float64) @ np.asarray(labels, dtype=np.float64).T).astype(np.float32)
-    return sims, softmax_probs(sims, logit_scale)
+    return sims, scoring.probabilities(sims)
 
 
-def classifications(names: Sequence[str], sims: Vector, probs: Vector) -> list[Classification]:
+def top_labels(sims: Vector, probs: Vector | None) -> tuple[npt.NDArray[np.intp], Vector]:
+    """Each row's best label and its score: the highest probability, or the highest cosine without them."""
+    scores = sims if probs is None else probs
+    top = np.argmax(scores, axis=1)
+    return top, scores[np.arange(len(scores)), top]
+
+
+def classifications(names: Sequence[str], sims: Vector, probs: Vector | None) -> list[Classification]:
+    top, _ = top_labels(sims, probs)
     return [
         Classification(
-            top_label=names[int(np.argmax(p))],
-            probabilities={n: float(v) for n, v in zip(names, p, strict=True)},
+            top_label=names[int(t)],
+            probabilities=None if probs is None else {n: float(v) for n, v in zip(names, probs[i], strict=True)},
             similarities={n: float(v) for n, v in zip(names, s, strict=True)},
         )
-        for s, p in zip(sims, probs, strict=True)
+        for i, (s, t) in enumerate(zip(sims, top, strict=True))
     ]
 
 

@@ -124,20 +124,3 @@ def axis(a: Vector, b: Vector) -> Axis:
     if not norm > CANCEL_TOLERANCE:
         raise InvalidInput("the axis's two poles are the same: there is no direction between them")
     return Axis((diff / norm).astype(np.float32), norm)
-
-
-def softmax_probs(similarities: npt.ArrayLike, logit_scale: float) -> Vector:
-    """Zero-shot probabilities: softmax(logit_scale × similarities) over the last axis (the labels).
-
-    ``similarities``: cosine similarities in [-1, 1], shape (..., k). ``logit_scale``: the model's
-    multiplier, already exponentiated (CLIP's ``logit_scale.exp()``, ≈ 100). Rows sum to 1; float32.
-    """
-    if not (np.isfinite(logit_scale) and logit_scale > 0):
-        raise ValueError(f"logit_scale must be a finite positive number, got {logit_scale}")
-    s = np.asarray(similarities, dtype=np.float64) * logit_scale
-    if s.ndim == 0 or s.shape[-1] == 0:
-        raise ValueError("softmax needs at least one similarity on the last axis")
-    # Subtracting the row max keeps exp() from overflowing; it does not change the result.
-    e = np.exp(s - s.max(axis=-1, keepdims=True))
-    out: npt.NDArray[np.float32] = (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
-    return out

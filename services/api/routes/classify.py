@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.api.deps import CollectionDep, CollectionsDep, PrincipalDep, QueryServicesDep, RuntimeDep
 from services.api.query_io import ImageInput, LabelInput, encode_labels, image_inputs
 from services.api.schemas import JobAccepted
+from services.core.scoring import ScoringKind
 from services.jobs.kinds import ClassifySource
 from services.query.classify import (
     check_label_set,
@@ -38,25 +39,34 @@ class ClassifyRequest(BaseModel):
 class ClassificationOut(BaseModel):
     image: str = Field(description="'upload <i>' for a base64 image, else the point id.")
     top_label: str
-    probabilities: dict[str, float]
+    probabilities: dict[str, float] | None = Field(
+        description="Per the model's scoring: softmax (sums to 1), independent sigmoids, or null (cosine ranking)."
+    )
     similarities: dict[str, float]
 
 
 class ClassifyResponse(BaseModel):
     results: list[ClassificationOut]
     labels: list[str]
-    logit_scale: float
+    scoring: ScoringKind = Field(
+        description="softmax (CLIP), sigmoid (SigLIP: independent per-label probabilities) or cosine (the model "
+        "has no logit scale: labels ranked by cosine, no probabilities)."
+    )
+    logit_scale: float | None
+    logit_bias: float | None = None
+    note: str = Field(description="How the probabilities were computed, in words.")
 
 
 @router.post("/v1/classify", response_model=ClassifyResponse)
 def classify(
     body: ClassifyRequest, qs: QueryServicesDep, collections: CollectionsDep, principal: PrincipalDep
 ) -> ClassifyResponse:
-    """Per image: cosine similarity to each label, softmax probabilities (the model's logit scale), top label."""
+    """Per image: cosine similarity to each label, probabilities by the model family's own formula (CLIP's
+    softmax, SigLIP's per-label sigmoid with its bias; none for a model without a logit scale), top label."""
     names, lab_vecs = encode_labels(qs, body.labels, body.templates)
     image_labels, img_vecs = image_inputs(qs, collections, principal, body.images, body.collection)
-    scale = qs.encoder.logit_scale
-    sims, probs = zero_shot(img_vecs, lab_vecs, scale)
+    rule = qs.encoder.scoring
+    sims, probs = zero_shot(img_vecs, lab_vecs, rule)
     return ClassifyResponse(
         results=[
             ClassificationOut(
@@ -65,7 +75,10 @@ def classify(
             for lbl, c in zip(image_labels, classifications(names, sims, probs), strict=True)
         ],
         labels=names,
-        logit_scale=scale,
+        scoring=rule.kind,
+        logit_scale=rule.scale,
+        logit_bias=rule.bias,
+        note=rule.note,
     )
 
 
@@ -97,7 +110,7 @@ def classify_collection(
     templates = body.templates if body.templates is not None else list(qs.templates.get(info.id)) or None
     names, lab_vecs = encode_labels(qs, body.labels, templates)
     # The label vectors travel in the job's record: whoever runs it (this process or a worker) needs no encoder.
-    source = ClassifySource.encode(label_set, names, lab_vecs, runtime.encoder.logit_scale, body.vector)
+    source = ClassifySource.encode(label_set, names, lab_vecs, runtime.encoder.scoring, body.vector)
     job_id = runtime.jobs.create(principal, info.name, info.store_name, source)
     runtime.queue.submit(job_id)
     fields = list(payload_keys(label_set))

@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.api.deps import CollectionsDep, PrincipalDep, QueryServicesDep
 from services.api.query_io import ImageInput, LabelInput, encode_labels, image_inputs
 from services.core.errors import InvalidInput
-from services.query.compose import softmax_probs
 from services.query.similarity import SimilarityMatrix, contrasts, cosine_matrix, to_csv
 
 router = APIRouter(tags=["similarity"])
@@ -23,11 +22,16 @@ class SimilarityRequest(BaseModel):
     )
     row_labels: list[str] | None = Field(None, description="Names for the rows (default: 'upload i' or the id).")
     contrasts: list[list[int | str]] = Field(
-        default_factory=list, description="Pairs of rows (indices or labels); each adds row a − row b.",
+        default_factory=list,
+        description="Pairs of rows (indices or labels); each adds row a − row b.",
         examples=[[[0, 1]]],
     )
     templates: list[str] | None = None
-    probabilities: bool = Field(False, description="Also softmax each row over the columns (model's logit scale).")
+    probabilities: bool = Field(
+        False,
+        description="Also each row's zero-shot probabilities over the columns, by the model's own formula (CLIP: "
+        "softmax; SigLIP: per-column sigmoid); null for a model without a logit scale.",
+    )
     collection: str | None = Field(None, description="The collection of points given by id alone.")
 
 
@@ -69,7 +73,8 @@ def similarity(
             raise InvalidInput(f"row_labels has {len(body.row_labels)} names for {len(labels)} images")
         labels = list(body.row_labels)
     m = cosine_matrix(row_vecs, col_vecs)
-    probs = softmax_probs(m, qs.encoder.logit_scale).tolist() if body.probabilities else None
+    row_probs = qs.encoder.scoring.probabilities(m) if body.probabilities else None
+    probs = None if row_probs is None else row_probs.tolist()
     result = SimilarityMatrix(labels, columns, m.tolist(), contrasts(m, labels, body.contrasts), probs)
     if "text/csv" in request.headers.get("accept", ""):
         return Response(to_csv(result), media_type="text/csv; charset=utf-8")

@@ -16,7 +16,7 @@ from services.core.types import PointRecord
 from services.ingest.runner import Reporter
 from services.jobs.kinds import ClassifySource
 from services.jobs.runners.base import ChunkSpec, JobContext, JobRunner, RunOutcome
-from services.query.classify import payload_keys, zero_shot
+from services.query.classify import payload_keys, top_labels, zero_shot
 from services.query.scan import pages
 from services.sources.items import FailedItem
 from services.vectorstore.base import VectorStore
@@ -70,7 +70,7 @@ class ClassifyRunner(JobRunner):
     ) -> RunOutcome:
         src = self.source
         key, key_p = payload_keys(src.set)
-        labels, scale, using = src.vectors(), src.logit_scale, src.vector
+        labels, rule, using = src.vectors(), src.rule(), src.vector
         done = failed = 0
         for batch, (page, lost) in enumerate(batches):
             if reporter.cancelled():
@@ -79,10 +79,10 @@ class ClassifyRunner(JobRunner):
             missing = [FailedItem(p.id, f"the point has no {using} vector") for p in page if using not in p.vectors]
             errors = lost + missing
             if kept:
-                _, probs = zero_shot(np.stack([p.vectors[using] for p in kept]), labels, scale)
-                top = np.argmax(probs, axis=1)
-                for p, t, row in zip(kept, top, probs, strict=True):
-                    store.set_payload(self.store_name, p.id, {key: src.labels[int(t)], key_p: float(row[t])})
+                # label_<set>_p: the top label's probability, or its cosine for a model without a logit scale.
+                top, score = top_labels(*zero_shot(np.stack([p.vectors[using] for p in kept]), labels, rule))
+                for p, t, value in zip(kept, top, score, strict=True):
+                    store.set_payload(self.store_name, p.id, {key: src.labels[int(t)], key_p: float(value)})
             reporter.progress(len(kept), errors, batch=batch, timings={})
             done, failed = done + len(kept), failed + len(errors)
         return RunOutcome(done, failed)

@@ -30,3 +30,25 @@ def test_config_from_hf_dict():
         {"crop_size": {"height": 64, "width": 64}, "size": {"shortest_edge": 64}, "image_mean": [0, 0, 0]}
     )
     assert (cfg.resize, cfg.crop, cfg.mean) == (64, 64, (0, 0, 0))
+
+
+def test_4_3_images_match_clip_image_processor_exactly():
+    """transformers truncates the long side (640×480 → 298×224); rounding to 299 shifted every pixel."""
+    import numpy as np
+    from transformers import CLIPImageProcessor
+
+    rng = np.random.default_rng(3)
+    for w, h in [(640, 480), (480, 640), (1024, 768), (333, 250)]:
+        img = Image.fromarray(rng.integers(0, 256, (h // 16, w // 16, 3), dtype=np.uint8)).resize((w, h))
+        want = CLIPImageProcessor()(images=img, return_tensors="np")["pixel_values"][0]
+        got = preprocess(img, PreprocessConfig())
+        assert np.abs(got - want).max() < 1e-4, (w, h)
+
+
+def test_siglip_config_squashes_at_its_own_size():
+    from transformers import SiglipImageProcessor
+
+    cfg = PreprocessConfig.from_processor(SiglipImageProcessor(size={"height": 256, "width": 256}))
+    assert (cfg.mode, cfg.resize, cfg.crop, cfg.mean) == ("squash", 256, 256, (0.5, 0.5, 0.5))
+    img = Image.new("RGB", (400, 100), (255, 0, 0))
+    assert preprocess(img, cfg).shape == (3, 256, 256)

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from services.core.errors import InvalidInput
+from services.core.scoring import softmax as softmax_probs
 from services.core.types import Vector, l2_normalize
-from services.query.compose import axis, compose, contributions, ensemble, softmax_probs
+from services.query.compose import axis, compose, contributions, ensemble
 
 D = 64
 
