@@ -29,9 +29,11 @@ from services.api.routes import (
     jobs,
     oppositions,
     paths,
+    plane,
     points,
     search,
     similarity,
+    sweep,
 )
 from services.api.text_input import reject_lone_surrogates
 from services.core.errors import InvalidInput
@@ -88,7 +90,7 @@ def create_app(
     app.add_middleware(RequestBudgetMiddleware, limits=settings.limits)
     app.add_middleware(BodyLimitMiddleware, limits=settings.limits, internal_routes=settings.internal_token is not None)
     install_guards(app, settings)
-    query_routers = (oppositions, classify, similarity, paths, concepts)
+    query_routers = (oppositions, plane, sweep, classify, similarity, paths, concepts)
     for module in (health, collections, ingest, jobs, points, search, embed, admin, internal, *query_routers):
         app.include_router(module.router)
 

@@ -39,6 +39,11 @@ class Limits(BaseModel):
     max_histogram_bins: int = 200
     max_scan_points: int = 250_000  # whole-collection scans: opposition histograms, modality means, classify jobs
     max_concepts: int = 1_000  # saved concepts per collection
+    # Opposition plane (POST .../plane): points placed per request; above it a stated, seeded sample.
+    max_plane_points: int = 100_000
+    # Rows of collection vectors kept in memory for the plane and relative scores (LRU over collections;
+    # 4 × dim bytes each: 300k × 512-d ≈ 600 MB).
+    max_cached_points: int = 300_000
     max_templates: int = 32  # prompt templates per collection
     # Request bodies and filters; see docs/api.md ("Limits"). JSON bodies are cut off at this size while
     # they stream in (413), before they are parsed; multipart upload routes have the upload caps above.

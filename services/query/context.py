@@ -8,7 +8,7 @@ it resolves terms with, and the one place that builds a ``Resolver`` for a reque
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +20,7 @@ from services.encoders.base import Encoder
 from services.encoders.cache import TextEmbeddingCache
 from services.encoders.decode import decode_base64_image
 from services.query.concepts import ConceptStore, TemplateStore
+from services.query.matrix import VectorMatrices
 from services.query.modality import ModalityMeans, centring
 from services.query.resolve import Resolver
 from services.query.search import parse_expression
@@ -40,6 +41,8 @@ class QueryServices:
     concepts: ConceptStore
     templates: TemplateStore
     means: ModalityMeans
+    # Collection vectors in memory for whole-collection scoring (the plane, relative scores).
+    matrices: VectorMatrices = field(default_factory=lambda: VectorMatrices(300_000))
 
     def encode_texts(self, texts: Sequence[str]) -> Vector:
         """(n, d) unit text vectors, through the process's text cache."""
@@ -120,4 +123,5 @@ def build_query_services(
         concepts=ConceptStore(sessions, limits.max_concepts),
         templates=TemplateStore(sessions),
         means=ModalityMeans(sessions, limits.max_scan_points),
+        matrices=VectorMatrices(min(limits.max_cached_points, limits.max_scan_points)),
     )

@@ -52,6 +52,7 @@ class SearchResult:
     hits: list[ExplainedHit]
     query: QueryInfo
     timings: dict[str, float] = field(default_factory=dict)
+    vector: Vector | None = None  # the composed unit query vector (relative scores score the collection by it)
 
 
 def term_label(t: WeightedTerm) -> str:
@@ -133,4 +134,4 @@ def search(
     else:
         out = [ExplainedHit(h.id, h.score, h.payload) for h in hits]
     timings = {"compose_ms": (t1 - t0) * 1e3, "knn_ms": (t2 - t1) * 1e3}
-    return SearchResult(out, composed.info(using), timings)
+    return SearchResult(out, composed.info(using), timings, composed.vector)

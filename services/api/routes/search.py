@@ -16,6 +16,7 @@ from services.core.errors import ImageError, InvalidInput
 from services.core.settings import Limits
 from services.encoders.decode import decode_image
 from services.query.context import QueryServices
+from services.query.relative import RelativeOptions, RelativeSearch, with_relative
 from services.query.search import SearchResult, search
 from services.vectorstore.filters import parse_filter
 
@@ -41,6 +42,21 @@ class SearchRequest(BaseModel):
         False, description="Subtract each modality's collection mean from the terms before mixing (modality gap)."
     )
     templates: bool = Field(True, description="Apply the collection's prompt templates to text terms, if it has any.")
+    # Relative scores (services/query/relative.py): any of these turns them on.
+    relative: bool = Field(False, description="Add each hit's z-score and percentile against a stated sample.")
+    min_z: float | None = Field(None, allow_inf_nan=False, description="Drop hits whose z-score is below this.")
+    min_percentile: float | None = Field(None, ge=0, le=100, description="Drop hits below this percentile.")
+    background: list[str] | None = Field(
+        None,
+        max_length=16,
+        examples=[['"3hlufakjsdnfa3fnaj;ld"']],
+        description="Background expressions (e.g. keyboard mash): relative scores use score − their mean similarity.",
+    )
+    relative_sample: int = Field(2_000, ge=10, le=100_000, description="Stored vectors sampled for the baseline.")
+    relative_seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of that sample (numpy default_rng).")
+
+    def wants_relative(self) -> bool:
+        return self.relative or self.min_z is not None or self.min_percentile is not None or bool(self.background)
 
 
 class HitOut(BaseModel):
@@ -54,17 +70,41 @@ class HitOut(BaseModel):
         exclude_if=lambda v: v is None,
         description="Each term's share of the score (they sum to it); present with explain: true.",
     )
+    z: float | None = Field(
+        None, exclude_if=lambda v: v is None, description="(relative − sample mean) / sample std; with relative."
+    )
+    percentile: float | None = Field(
+        None, exclude_if=lambda v: v is None, description="Share of the sample scoring ≤ this hit, 0–100."
+    )
+    relative_score: float | None = Field(
+        None, exclude_if=lambda v: v is None, description="score − mean similarity to the background prompts."
+    )
+
+
+class RelativeOut(BaseModel):
+    """The stated sample the relative scores come from."""
+
+    sample: int = Field(description="Stored vectors in the sample (all of them in a smaller collection).")
+    seed: int
+    points: int = Field(description="Points the sample was drawn from (those with the searched vector).")
+    mean: float
+    std: float
+    background: list[str]
+    min_z: float | None
+    min_percentile: float | None
+    cut: int = Field(description="Hits dropped by min_z / min_percentile.")
 
 
 class SearchResponse(BaseModel):
     hits: list[HitOut]
     query: QueryOut
     timings: dict[str, float]
+    relative: RelativeOut | None = Field(None, exclude_if=lambda v: v is None)
 
 
 def run_search(
     qs: QueryServices, info: CollectionInfo, body: SearchRequest, images: list[object] | None = None
-) -> SearchResult:
+) -> SearchResult | RelativeSearch:
     """The search one request asks for: ``images`` (decoded file parts) or base64 ``uploads`` are upload(i)."""
     limits = qs.limits
     check_limit(body.limit, limits)
@@ -76,7 +116,7 @@ def run_search(
     resolver = qs.resolver(
         info, body.uploads, upload_vectors=vectors, center=body.center, templates=body.templates, using=body.vector
     )
-    return search(
+    result = search(
         resolver,
         body.expression,
         limits,
@@ -86,6 +126,12 @@ def run_search(
         filter=parse_filter(body.filter, limits),
         explain=body.explain,
     )
+    if not body.wants_relative():
+        return result
+    options = RelativeOptions(
+        body.background or [], body.relative_sample, body.relative_seed, body.min_z, body.min_percentile
+    )
+    return with_relative(result, resolver, qs.matrices, limits, options, using=body.vector)
 
 
 def search_form(limits: Limits) -> FormLimits:
