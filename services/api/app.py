@@ -31,9 +31,11 @@ from services.api.routes import (
     maps,
     oppositions,
     paths,
+    plane,
     points,
     search,
     similarity,
+    sweep,
     videos,
 )
 from services.api.text_input import reject_lone_surrogates
@@ -94,7 +96,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, limits=settings.limits, internal_routes=settings.internal_token is not None)
     install_guards(app, settings)
     # maps, duplicates: the collection map and duplicate groups (jobs whose results are stored).
-    query_routers = (oppositions, classify, similarity, paths, concepts, maps, duplicates)
+    query_routers = (oppositions, plane, sweep, classify, similarity, paths, concepts, maps, duplicates)
     for module in (health, collections, ingest, jobs, points, videos, search, embed, admin, internal, *query_routers):
         app.include_router(module.router)
 

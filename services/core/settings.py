@@ -46,6 +46,11 @@ class Limits(BaseModel):
     max_layout_points: int = Field(default=250_000, ge=1)
     max_rerank_candidates: int = 4_096  # nearest neighbours one dedup or diversity (MMR) search may draw
     max_concepts: int = 1_000  # saved concepts per collection
+    # Opposition plane (POST .../plane): points placed per request; above it a stated, seeded sample.
+    max_plane_points: int = 100_000
+    # Rows of collection vectors kept in memory for the plane and relative scores (LRU over collections;
+    # 4 × dim bytes each: 300k × 512-d ≈ 600 MB).
+    max_cached_points: int = 300_000
     max_templates: int = 32  # prompt templates per collection
     # Request bodies and filters; see docs/api.md ("Limits"). JSON bodies are cut off at this size while
     # they stream in (413), before they are parsed; multipart upload routes have the upload caps above.

@@ -8,7 +8,7 @@ it resolves terms with, and the one place that builds a ``Resolver`` for a reque
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +21,7 @@ from services.encoders.base import Encoder
 from services.encoders.cache import TextEmbeddingCache
 from services.encoders.decode import decode_base64_image
 from services.query.concepts import ConceptStore, TemplateStore
+from services.query.matrix import VectorMatrices
 from services.query.modality import ModalityMeans, centring
 from services.query.resolve import Resolver
 from services.query.search import parse_expression
@@ -42,6 +43,8 @@ class QueryServices:
     templates: TemplateStore
     means: ModalityMeans
     models: ModelGuard | None = None  # None: collections are not checked against the model (no registry)
+    # Collection vectors in memory for whole-collection scoring (the plane, relative scores).
+    matrices: VectorMatrices = field(default_factory=lambda: VectorMatrices(300_000))
 
     def check_model(self, info: CollectionInfo) -> CollectionInfo:
         """``info`` if this encoder's vectors may meet its vectors, else ``ModelMismatch`` (409)."""
@@ -132,4 +135,5 @@ def build_query_services(
         templates=TemplateStore(sessions),
         means=ModalityMeans(sessions, limits.scan_exact_points),
         models=models,
+        matrices=VectorMatrices(limits.max_cached_points),
     )

@@ -352,7 +352,7 @@ class _Parser:
             self.check_depth(depth, tok.pos)
             self.lex.next()
             inner = self.sum(depth + 1, "(")
-            close = self.expect_close(f"'(' at position {tok.pos}")
+            close = self.expect_close(f"'(' at character {tok.pos + 1}")
             value = inner._replace(pos=tok.pos, end=close.end)
         else:
             where = f" after '{after}'" if after else ""
@@ -436,7 +436,7 @@ class _Parser:
         tok = self.lex.peek()
         if tok.text == "," and tok.kind == "op":
             self.error("axis takes exactly two expressions, axis(A, B)", tok.pos)
-        close = self.expect_close(f"'{name_tok.string}(' at position {name_tok.pos}")
+        close = self.expect_close(f"'{name_tok.string}(' at character {name_tok.pos + 1}")
         return _Vec(AxisTerm(a, b, pos=name_tok.pos), name_tok.pos, close.end)
 
     def expect_close(self, what: str, operator_ok: bool = True) -> _Token:

@@ -54,6 +54,7 @@ class SearchResult:
     query: QueryInfo
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what may explain few or no hits (services/query/filter_keys.py)
+    vector: Vector | None = None  # the composed unit query vector (relative scores score the collection by it)
 
 
 def term_label(t: WeightedTerm) -> str:
@@ -145,4 +146,4 @@ def search(
     else:
         out = [ExplainedHit(h.id, h.score, h.payload) for h in hits]
     timings = {"compose_ms": (t1 - t0) * 1e3, "knn_ms": (t2 - t1) * 1e3}
-    return SearchResult(out, composed.info(using), timings)
+    return SearchResult(out, composed.info(using), timings, vector=composed.vector)

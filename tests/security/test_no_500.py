@@ -34,6 +34,9 @@ def _expression_bodies(expr: str) -> list[tuple[str, str, str]]:
         ("POST", f"{c}/path", f'{{"expression": "{expr}"}}'),
         ("POST", f"{c}/path", f'{{"walk": {{"from": "{expr}", "to": "\\"x\\""}}}}'),
         ("PUT", f"{c}/concepts/fuzzy", f'{{"expression": "{expr}"}}'),
+        ("POST", f"{c}/plane", f'{{"x": {{"a": "{expr}", "b": "\\"x\\""}}, "y": {{"a": "\\"y\\"", "b": "\\"z\\""}}}}'),
+        ("POST", f"{c}/sweep", f'{{"expression": "\\"x\\"", "term": "{expr}", "weights": [0, -0.5]}}'),
+        ("POST", f"{c}/search", f'{{"expression": "\\"x\\"", "background": ["{expr}"]}}'),
     ]
 
 
@@ -65,6 +68,22 @@ DEGENERATE = [
     ("POST", f"/v1/collections/{COLLECTION}/search", '{"expression": "\\"a\\" - \\"a\\""}'),
     ("POST", f"/v1/collections/{COLLECTION}/oppositions", '{"a": "\\"a\\"", "b": "\\"a\\""}'),
     ("POST", "/v1/embed", '{"texts": []}'),
+    (
+        "POST",
+        f"/v1/collections/{COLLECTION}/plane",
+        '{"x": {"a": "\\"a\\"", "b": "\\"a\\""}, "y": {"a": "\\"b\\"", "b": "\\"c\\""}}',
+    ),
+    ("POST", f"/v1/collections/{COLLECTION}/plane", '{"x": {"a": "\\"a\\""}, "y": {"a": "\\"b\\"", "b": "\\"c\\""}}'),
+    (
+        "POST",
+        f"/v1/collections/{COLLECTION}/plane",
+        '{"x": {"a": "\\"a\\"", "b": "\\"b\\""}, "y": {"a": "\\"b\\"", "b": "\\"c\\""}, "limit": 0}',
+    ),
+    ("POST", f"/v1/collections/{COLLECTION}/sweep", '{"expression": "\\"a\\"", "term": "\\"b\\"", "weights": []}'),
+    ("POST", f"/v1/collections/{COLLECTION}/sweep", '{"expression": "\\"a\\"", "term": "\\"b\\"", "weights": [NaN]}'),
+    ("POST", f"/v1/collections/{COLLECTION}/sweep", '{"expression": "\\"a\\"", "term": "\\"b\\"", "weights": [1e400]}'),
+    ("POST", f"/v1/collections/{COLLECTION}/search", '{"expression": "\\"a\\"", "min_percentile": 101}'),
+    ("POST", f"/v1/collections/{COLLECTION}/search", '{"expression": "\\"a\\"", "min_z": NaN}'),
     ("POST", "/v1/admin/keys", '{"expires_in_days": 2.5433128833796544e+24, "role": "editor"}'),  # schemathesis
     ("POST", "/v1/admin/keys", '{"expires_in_days": 1e400, "role": "editor"}'),
     ("POST", "/v1/similarity", f'{{"images": [], "texts": [], "collection": "{COLLECTION}"}}'),

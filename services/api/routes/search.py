@@ -20,6 +20,7 @@ from services.query.context import QueryServices
 from services.query.dedup import DEFAULT_THRESHOLD
 from services.query.filter_keys import filter_key_warnings
 from services.query.moments import VideoGroup, search_grouped
+from services.query.relative import RelativeOptions, RelativeSearch, with_relative
 from services.query.rerank import Rerank, check_rerank
 from services.query.search import SearchResult, search
 from services.vectorstore.filters import parse_filter
@@ -61,6 +62,21 @@ class SearchRequest(BaseModel):
         None, description="'video': one entry per video (up to `limit` of them) with its best moments, in `groups`."
     )
     group_size: int = Field(3, ge=1, le=50, description="With group_by: moments (frames) per video.")
+    # Relative scores (services/query/relative.py): any of these turns them on.
+    relative: bool = Field(False, description="Add each hit's z-score and percentile against a stated sample.")
+    min_z: float | None = Field(None, allow_inf_nan=False, description="Drop hits whose z-score is below this.")
+    min_percentile: float | None = Field(None, ge=0, le=100, description="Drop hits below this percentile.")
+    background: list[str] | None = Field(
+        None,
+        max_length=16,
+        examples=[['"3hlufakjsdnfa3fnaj;ld"']],
+        description="Background expressions (e.g. keyboard mash): relative scores use score − their mean similarity.",
+    )
+    relative_sample: int = Field(2_000, ge=10, le=100_000, description="Stored vectors sampled for the baseline.")
+    relative_seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of that sample (numpy default_rng).")
+
+    def wants_relative(self) -> bool:
+        return self.relative or self.min_z is not None or self.min_percentile is not None or bool(self.background)
 
 
 class HitOut(BaseModel):
@@ -74,6 +90,29 @@ class HitOut(BaseModel):
         exclude_if=lambda v: v is None,
         description="Each term's share of the score (they sum to it); present with explain: true.",
     )
+    z: float | None = Field(
+        None, exclude_if=lambda v: v is None, description="(relative − sample mean) / sample std; with relative."
+    )
+    percentile: float | None = Field(
+        None, exclude_if=lambda v: v is None, description="Share of the sample scoring ≤ this hit, 0–100."
+    )
+    relative_score: float | None = Field(
+        None, exclude_if=lambda v: v is None, description="score − mean similarity to the background prompts."
+    )
+
+
+class RelativeOut(BaseModel):
+    """The stated sample the relative scores come from."""
+
+    sample: int = Field(description="Stored vectors in the sample (all of them in a smaller collection).")
+    seed: int
+    points: int = Field(description="Points the sample was drawn from (those with the searched vector).")
+    mean: float
+    std: float
+    background: list[str]
+    min_z: float | None
+    min_percentile: float | None
+    cut: int = Field(description="Hits dropped by min_z / min_percentile.")
 
 
 class GroupOut(BaseModel):
@@ -99,11 +138,12 @@ class SearchResponse(BaseModel):
     groups: list[GroupOut] | None = Field(
         None, exclude_if=lambda v: v is None, description="With group_by: one entry per video, best first."
     )
+    relative: RelativeOut | None = Field(None, exclude_if=lambda v: v is None)
 
 
 def run_search(
     qs: QueryServices, info: CollectionInfo, body: SearchRequest, images: list[object] | None = None
-) -> SearchResult | tuple[SearchResult, list[VideoGroup]]:
+) -> SearchResult | RelativeSearch | tuple[SearchResult, list[VideoGroup]]:
     """The search one request asks for: ``images`` (decoded file parts) or base64 ``uploads`` are upload(i)."""
     limits = qs.limits
     check_limit(body.limit, limits)
@@ -119,8 +159,8 @@ def run_search(
     )
     filt = parse_filter(body.filter, limits)
     if body.group_by == "video":
-        if body.dedup or body.diversity is not None:
-            raise InvalidInput("group_by does not combine with dedup or diversity")
+        if body.dedup or body.diversity is not None or body.wants_relative():
+            raise InvalidInput("group_by does not combine with dedup, diversity or relative scores")
         result, groups = search_grouped(
             resolver,
             body.expression,
@@ -147,7 +187,14 @@ def run_search(
     warnings = filter_key_warnings(qs.store, info.store_name, info.name, filt)
     if warnings:
         result = dataclasses.replace(result, warnings=[*result.warnings, *warnings])
-    return (result, groups) if groups is not None else result
+    if groups is not None:
+        return result, groups
+    if not body.wants_relative():
+        return result
+    options = RelativeOptions(
+        body.background or [], body.relative_sample, body.relative_seed, body.min_z, body.min_percentile
+    )
+    return with_relative(result, resolver, qs.matrices, limits, options, using=body.vector)
 
 
 def search_form(limits: Limits) -> FormLimits:

@@ -38,9 +38,9 @@ CASES = [
     ('"a" + )', 6, "expected a term after '+', found ')'"),
     ('"a" / ,', 6, "expected a term after '/', found ','"),
     # parentheses
-    ('("a" + "b"', 10, "missing ')' to close '(' at position 0"),
-    ('2*(("a")', 8, "missing ')' to close '(' at position 2"),
-    ('("a" "b")', 5, "expected an operator or ')' to close '(' at position 0, found text term \"b\""),
+    ('("a" + "b"', 10, "missing ')' to close '(' at character 1"),
+    ('2*(("a")', 8, "missing ')' to close '(' at character 3"),
+    ('("a" "b")', 5, "expected an operator or ')' to close '(' at character 1, found text term \"b\""),
     ('"a")', 3, "unmatched ')'"),
     # juxtaposition
     ('"a" "b"', 4, "expected an operator (+, -, *, /) or the end, found text term"),
@@ -117,7 +117,7 @@ CASES = [
     ('axis("a")', 8, "axis needs two expressions separated by ','"),
     ('axis("a"', 8, "unexpected end of expression: axis needs two expressions"),
     ('axis("a", "b", "c")', 13, "axis takes exactly two expressions"),
-    ('axis("a", "b"', 13, "missing ')' to close 'axis(' at position 0"),
+    ('axis("a", "b"', 13, "missing ')' to close 'axis(' at character 1"),
     ('axis(, "b")', 5, "expected a term after 'axis(', found ','"),
     ('axis("a",)', 9, "expected a term after ',', found ')'"),
 ]

@@ -10,8 +10,11 @@
  * @typedef {{text: string, kind: string, weight: number}} Term  one weighted term of a parsed expression
  * @typedef {{expression: string, norm: number, terms: Term[]}} QueryInfo  the server's reading of an expression
  * @typedef {Record<string, unknown>} Payload
- * @typedef {{id: string, score: number, payload?: Payload, contributions?: Record<string, number> | null}} Hit
- * @typedef {{hits: Hit[], query: QueryInfo}} SearchResponse
+ * @typedef {{id: string, score: number, payload?: Payload, contributions?: Record<string, number> | null,
+ *   z?: number, percentile?: number, relative_score?: number}} Hit  z/percentile: with relative scores
+ * @typedef {{sample: number, seed: number, points: number, mean: number, std: number, background: string[],
+ *   cut: number}} RelativeInfo  the stated sample relative scores come from
+ * @typedef {{hits: Hit[], query: QueryInfo & {centered?: boolean}, relative?: RelativeInfo}} SearchResponse
  * @typedef {{id: string, delta: number, sim_a: number, sim_b: number, payload: Payload}} PoleHit
  * @typedef {{edges: number[], counts: number[], points: number, mean: number, std: number}} HistogramData
  * @typedef {{a: {hits: PoleHit[]}, b: {hits: PoleHit[]}, histogram: HistogramData | null}} OppositionResponse
@@ -132,6 +135,12 @@ export const api = {
     request("POST", `/v1/collections/${enc(collection)}/search`, { json: body, signal }),
   /** @param {string} collection @param {object} body @returns {Promise<OppositionResponse>} */
   oppositions: (collection, body) => request("POST", `/v1/collections/${enc(collection)}/oppositions`, { json: body }),
+  /** @param {string} collection @param {object} body @param {AbortSignal} [signal] @returns {Promise<any>} */
+  plane: (collection, body, signal) =>
+    request("POST", `/v1/collections/${enc(collection)}/plane`, { json: body, signal }),
+  /** @param {string} collection @param {object} body @param {AbortSignal} [signal] @returns {Promise<any>} */
+  sweep: (collection, body, signal) =>
+    request("POST", `/v1/collections/${enc(collection)}/sweep`, { json: body, signal }),
   /** @param {string} collection @param {object} body @returns {Promise<PathResponse>} */
   path: (collection, body) => request("POST", `/v1/collections/${enc(collection)}/path`, { json: body }),
   /** @param {object} body @returns {Promise<ClassifyResponse>} */

@@ -9,7 +9,9 @@ import { JobsView } from "./jobs.js";
 import { MapView } from "./map.js";
 import { OppositionView } from "./opposition.js";
 import { PathView } from "./path.js";
+import { PlaneView } from "./plane.js";
 import { SearchView } from "./search.js";
+import { SweepView } from "./sweep.js";
 
 /**
  * What the shell hands every view.
@@ -32,6 +34,8 @@ import { SearchView } from "./search.js";
 export const VIEWS = [
   { id: "search", title: "Search", component: SearchView, ownFiles: true },
   { id: "opposition", title: "Opposition", component: OppositionView },
+  { id: "plane", title: "Plane", component: PlaneView },
+  { id: "sweep", title: "Sweep", component: SweepView },
   { id: "bias", title: "Bias probe", component: BiasView },
   { id: "classify", title: "Classify", component: ClassifyView },
   { id: "path", title: "Path", component: PathView },

@@ -89,6 +89,11 @@ function FilterBox({ value }) {
   </details>`;
 }
 
+/** A hit's relative score on its card. @param {Hit} h */
+const relativeScore = (h) => h.z === undefined ? null : html`<span class="relative" data-z=${h.z}
+  data-percentile=${h.percentile} title="z-score and percentile against the collection's scores for this query">
+  z ${h.z.toFixed(2)} · p${Math.floor(h.percentile ?? 0)}</span>`;
+
 /** @param {import("./index.js").ViewProps} props */
 export function SearchView({ route, collection, uploads, addUploads, removeUpload, uploadsVersion }) {
   const q = route.q || "";
@@ -96,6 +101,9 @@ export function SearchView({ route, collection, uploads, addUploads, removeUploa
   const limit = Math.min(Math.max(Number(route.limit) || 24, 1), 200);
   const filter = route.filter || "";
   const selected = route.sel || [];
+  const center = route.center === "1";
+  const relative = route.rel === "1";
+  const minZ = relative && route.minz && Number.isFinite(Number(route.minz)) ? Number(route.minz) : null;
   const [text, setText] = useState(q);
   const [terms, setTerms] = useState(/** @type {Term[]} */ ([]));
   const [entered, setEntered] = useState(/** @type {Set<string>} */ (new Set()));
@@ -113,11 +121,14 @@ export function SearchView({ route, collection, uploads, addUploads, removeUploa
     prevHits.current = [];
   }, [collection, vector]);
 
-  const key = collection && q.trim() ? JSON.stringify([collection, q, vector, limit, filter, uploadsVersion, run]) : "";
+  const key = collection && q.trim() ? JSON.stringify([collection, q, vector, limit, filter, uploadsVersion, run, center, relative, minZ]) : "";
   // The last answer stays up while the next one runs (the grid animates from it) and under an error.
   const searched = useRequest(key, (signal) => {
     /** @type {Record<string, unknown>} */
     const body = { expression: q, vector, limit, explain: true };
+    if (center) body.center = true;
+    if (relative) body.relative = true;
+    if (minZ !== null) body.min_z = minZ;
     if (filter) {
       try {
         body.filter = JSON.parse(filter);
@@ -128,9 +139,12 @@ export function SearchView({ route, collection, uploads, addUploads, removeUploa
     if (uploads.length) body.uploads = uploads.map((u) => u.b64);
     return api.search(collection, body, signal);
   }, { keepPrevious: true });
-  const { result, error, busy } = searched;
+  const { error, busy } = searched;
+  // A failed query shows its error alone: the previous answer would read as this query's results.
+  const result = error ? null : searched.result;
   const hits = result?.hits ?? [];
   const info = result?.query ?? null;
+  const rel = result?.relative ?? null;
 
   // Each new answer: which cards entered, which left, and (unless a slider wrote it) the server's terms.
   // A layout effect, so the cards never paint with the previous answer's marks.
@@ -210,6 +224,14 @@ export function SearchView({ route, collection, uploads, addUploads, removeUploa
         <label><input type="radio" name="vector" checked=${vector === "text"}
           onChange=${() => setRoute({ vector: "text" })} /> alt-texts</label>
       </fieldset>
+      <label title="Subtract each modality's collection mean from the terms before mixing (the modality gap)">
+        <input type="checkbox" name="center" checked=${center}
+          onChange=${() => setRoute({ center: center ? "" : "1" })} /> center terms</label>
+      <label title="Each hit's z-score and percentile against a seeded sample of the collection's scores">
+        <input type="checkbox" name="relative" checked=${relative}
+          onChange=${() => setRoute({ rel: relative ? "" : "1", minz: "" })} /> relative scores</label>
+      ${relative && html`<label>min z <input type="number" name="min_z" step="0.5" class="narrow" value=${route.minz || ""}
+        onChange=${withValue((v) => setRoute({ minz: v }))} /></label>`}
       <label class="file-button">Add an image…<input type="file" accept="image/*" multiple class="visually-hidden"
         onChange=${withFiles(offerFiles)} /></label>
       <span class="hint">or drop an image anywhere on the page</span>
@@ -219,6 +241,10 @@ export function SearchView({ route, collection, uploads, addUploads, removeUploa
     <${Chips} terms=${terms} collection=${collection} uploads=${uploads} onWeight=${onWeight} onRemove=${onRemove} />
     ${info && html`<p class="query-info" aria-live="polite">
       <code data-canonical>${info.expression}</code> · ‖Σ wt‖ = ${info.norm.toFixed(3)} · ${hits.length} results
+      ${info.centered ? " · centred" : ""}
+      ${rel ? html` · <span class="relative-info" data-sample=${rel.sample}>z and percentile against a seeded sample
+        of ${rel.sample.toLocaleString()} (mean ${rel.mean.toFixed(3)}, std ${rel.std.toFixed(3)})${rel.cut
+        ? `, ${rel.cut} below min z hidden` : ""}</span>` : ""}
       ${busy ? " · updating…" : ""}</p>`}
     ${!exprError && html`<${ErrorNote} error=${error} />`}
     ${collection && html`<${ConceptsBar} collection=${collection} expression=${q}
@@ -228,6 +254,6 @@ export function SearchView({ route, collection, uploads, addUploads, removeUploa
     ${hits.length > 0 && html`<${ResultsGrid} hits=${hits} collection=${collection} entered=${entered} left=${left}
       onMore=${(/** @type {string} */ id) => addTerm(`image(${pointArg(id)})`, 0.5)}
       onLess=${(/** @type {string} */ id) => addTerm(`image(${pointArg(id)})`, -0.5)}
-      selected=${selected} onToggleSelect=${toggleSelect} />`}
+      selected=${selected} onToggleSelect=${toggleSelect} extra=${rel ? relativeScore : undefined} />`}
   </section>`;
 }
