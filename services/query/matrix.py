@@ -59,7 +59,7 @@ def check_scan_size(store: VectorStore, collection: str, label: str, max_points:
     if n > max_points:
         raise InvalidInput(
             f"collection {label!r} has {n:,} points; the plane and relative scores hold a collection's vectors "
-            f"in memory, at most {max_points:,} rows (SIGNIFIER_LIMITS__MAX_CACHED_POINTS)"
+            f"in memory, limited to {max_points:,} rows (SIGNIFIER_LIMITS__MAX_CACHED_POINTS)"
         )
     return n
 

@@ -30,7 +30,8 @@ import pytest
 from fastapi.routing import APIRoute
 
 from services.accounts.principal import operator
-from services.shapes.world import write_samples
+from services.shapes.film import Scene, write_film
+from services.shapes.world import ShapeSpec, write_samples
 from tests.unit.accounts.support import BACKENDS, Team, auth_app, make_team, wait_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -58,13 +59,14 @@ PARAMS: dict[str, str] = {
     "team": "team",
     "store_name": "store_name",
     "idx": "idx",
+    "video_id": "video",
 }
 # Routes for Celery workers, authenticated by SIGNIFIER_INTERNAL_TOKEN instead of an API key: no API key
 # opens them (401), and they are not team-scoped (a worker acts for a job whose team was checked).
 WORKER_ROUTES = "/internal/"
 INTERNAL_TOKEN = "walk-internal-token-0123456789abcdef"  # >= 32 characters, as Settings demand
 # Parameters naming something inside a collection: Alpha's own collection with Bravo's value must fail too.
-INSIDE_COLLECTION = ("job_id", "point_id", "concept")
+INSIDE_COLLECTION = ("job_id", "point_id", "concept", "video_id")
 # Routes that create the collection their path names for the caller's team when it has none of that name
 # (services/api/deps.py CREATES_COLLECTION): Alpha naming Bravo's collection there is Alpha creating its own.
 CREATES_OWN: frozenset[tuple[str, str]] = frozenset({("POST", "/v1/collections/{name}/ingest")})
@@ -88,6 +90,8 @@ class World:
     team: str
     store_name: str
     idx: str
+    video: str  # a video of Bravo's collection (its frames are points there)
+    points: int  # Bravo's collection's size: 4 images and the film's frames
     secrets: tuple[str, ...]  # strings only Bravo's answers may contain
 
 
@@ -105,6 +109,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     bravo_images, alpha_images = tmp / "bravo-only-images", tmp / "alpha-images"
     write_samples(bravo_images, 4, seed=11)
     write_samples(alpha_images, 2, seed=12)
+    # A short film beside Bravo's images, so that the video stream route has a video of Bravo's to refuse.
+    write_film(bravo_images / "bravo-film.mp4", [Scene(ShapeSpec("red", "circle", "large", "snow"), 1.0)], seed=13)
     roots = {"alpha": [alpha_images], "bravo": [bravo_images]}  # the deployment admin's grant of server folders
     with auth_app(
         request.param, tmp, encoder, rate={"per_minute": 0}, internal_token=INTERNAL_TOKEN, team_ingest_roots=roots
@@ -134,6 +140,12 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         key_id = runtime.accounts.keys.resolve(bravo.keys["viewer"]).key_id
         bravo_principal = runtime.accounts.keys.resolve(bravo.keys["owner"])
         store_name = runtime.collections.get(bravo_principal, "bravo-private").store_name
+        frames, _ = runtime.store.scroll(store_name, limit=100)
+        for kind, body in (("map", {"method": "pca"}), ("duplicates", {})):  # stored results the GETs read
+            r = client.post(f"/v1/collections/bravo-private/{kind}", json=body, headers=bravo.h())
+            assert r.status_code == 202, r.text
+            assert wait_job(client, r.json()["job_id"], bravo.h())["state"] == "done"
+        video = next(p.payload["video_id"] for p in frames if p.payload.get("video_id"))
         yield World(
             client=client,
             alpha=alpha,
@@ -150,6 +162,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             team="bravo",
             store_name=store_name,
             idx="0",
+            video=video,
+            points=client.get("/v1/collections/bravo-private", headers=bravo.h()).json()["points"],
             secrets=("bravo-only-images", bravo.id, "bravo-private", job, hits[0]["id"], key_id, user.json()["id"]),
         )
 
@@ -307,7 +321,7 @@ def test_listings_never_show_alpha_anything_of_bravos(world: World) -> None:
 
 def test_after_the_walk_bravos_data_is_intact(world: World) -> None:
     c, h = world.client, world.bravo.h()
-    assert c.get(f"/v1/collections/{world.collection}", headers=h).json()["points"] == 4
+    assert c.get(f"/v1/collections/{world.collection}", headers=h).json()["points"] == world.points
     assert c.get(f"/v1/jobs/{world.job}", headers=h).json()["state"] == "done"
     assert c.get(f"/v1/collections/{world.collection}/points/{world.point}", headers=h).status_code == 200
     shared = {
@@ -330,8 +344,8 @@ def test_ingest_under_bravos_collection_name_creates_alphas_own(world: World) ->
     job = wait_job(c, r.json()["job_id"], a)
     assert job["done"] == 2 and not _leaks(str(job), world, world.collection), job
     assert c.get(f"/v1/collections/{world.collection}", headers=a).json()["points"] == 2
-    assert c.get(f"/v1/collections/{world.collection}", headers=b).json()["points"] == 4
+    assert c.get(f"/v1/collections/{world.collection}", headers=b).json()["points"] == world.points
     hits = c.post(f"/v1/collections/{world.collection}/search", json={"expression": '"a shape"'}, headers=a)
     assert {h["id"] for h in hits.json()["hits"]}.isdisjoint({world.point})
     assert c.delete(f"/v1/collections/{world.collection}", headers=a).status_code == 204
-    assert c.get(f"/v1/collections/{world.collection}", headers=b).json()["points"] == 4
+    assert c.get(f"/v1/collections/{world.collection}", headers=b).json()["points"] == world.points
