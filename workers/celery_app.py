@@ -21,6 +21,7 @@ from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from services.core.errors import InvalidInput
+from services.core.heap import freeze_startup_heap
 from services.core.settings import Settings, get_settings
 from services.encoders.base import Encoder
 from services.encoders.fingerprint import HashCache, RunningModel
@@ -116,6 +117,7 @@ def worker_context() -> WorkerContext:
         with _context_lock:
             if _context is None:
                 _context = build_context(get_settings())
+                freeze_startup_heap()  # the model's objects stay out of later collections (services/core/heap.py)
     return _context
 
 

@@ -40,6 +40,7 @@ from services.api.routes import (
 )
 from services.api.text_input import reject_lone_surrogates
 from services.core.errors import InvalidInput
+from services.core.heap import freeze_startup_heap, thaw_heap
 from services.core.settings import Settings, get_settings
 from services.encoders.base import Encoder
 from services.runtime import build_runtime
@@ -71,9 +72,11 @@ def create_app(
         # The fingerprint is hashed now (cached on disk), not on the first request that checks a collection.
         model = runtime.models.fingerprint.describe()
         log.info("signifier ready: mode=%s model=%s data=%s", settings.mode, model, settings.data_dir)
+        log.debug("startup heap frozen: %d objects", freeze_startup_heap())
         try:
             yield
         finally:
+            thaw_heap()
             runtime.close()
 
     app = FastAPI(

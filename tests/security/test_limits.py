@@ -140,11 +140,19 @@ def _conditions(n: int) -> dict[str, object]:
     return {"must": [{"key": f"k{i}", "match": {"value": i}} for i in range(n)]}
 
 
-def test_an_oversized_filter_is_refused_fast(server: SharedServer) -> None:
+def test_an_oversized_filter_is_refused_before_the_store_sees_it(server: SharedServer) -> None:
+    """A filter too big for the body cap is a 413 before it is parsed; one under the cap is counted, and
+    refused, before any condition is built (the count is the first thing checked). Neither reaches the store.
+    How fast that is belongs to bench/, not here: this run shares its cores."""
     with server.client("alpha", "viewer") as c:
-        t0 = time.monotonic()
-        r = c.post(SEARCH, json={"expression": '"red"', "filter": _conditions(50_000)})  # 2.4 MB
-        assert r.status_code in (413, 422) and time.monotonic() - t0 < 2, (r.status_code, time.monotonic() - t0)
+        body = json.dumps({"expression": '"red"', "filter": _conditions(80_000)}, separators=(",", ":"))
+        assert len(body) > 2 * MB  # over the default body cap, however compactly the client writes JSON
+        r = c.post(SEARCH, content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "SIGNIFIER_LIMITS__MAX_JSON_BODY_BYTES" in r.json()["detail"]["message"]
+        body = json.dumps({"expression": '"red"', "filter": _conditions(50_000)}, separators=(",", ":"))
+        assert len(body) < 2 * MB  # under the cap: parsed, then refused by its count
+        r = c.post(SEARCH, content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "50,000 conditions" in r.json()["detail"]["message"]
         r = c.post(SEARCH, json={"expression": '"red"', "filter": _conditions(1_000)})  # under the body cap
         assert r.status_code == 422 and "1,000 conditions" in r.json()["detail"]["message"]
         r = c.post(SEARCH, json={"expression": '"red"', "filter": {"color": ["red"] * 5_000}})
