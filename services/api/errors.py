@@ -176,7 +176,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(e.SignifierError)
     async def _domain(_: Request, exc: e.SignifierError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.Unauthorized) else None
-        if isinstance(exc, e.RateLimited):
+        if isinstance(exc, e.RateLimited | e.Busy):
             headers = {"Retry-After": str(exc.retry_after)}
         return SafeJSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
 

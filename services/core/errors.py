@@ -159,9 +159,11 @@ class TimeBudgetExceeded(SignifierError):
 
 
 class Busy(SignifierError):
-    """Too many whole-collection requests are running or waiting; retrying shortly helps."""
+    """Too many whole-collection requests are running or waiting; retrying shortly helps.
+    ``retry_after`` (seconds) is the 503's ``Retry-After``."""
 
     code = "busy"
+    retry_after = 1
 
 
 class ModelMismatch(SignifierError):
