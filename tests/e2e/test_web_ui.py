@@ -252,7 +252,9 @@ def test_jobs_view_ingests_and_reports_failures(
     folder.mkdir()
     for name in ("shape_00001.png", "shape_00002.png"):
         (folder / name).write_bytes((shapes_samples / name).read_bytes())
-    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    broken = [f"broken{i:02d}.png" for i in range(12)]  # more than the 10 failures the job list carries
+    for name in broken:
+        (folder / name).write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
     page, _ = page_factory()
     page.goto("/?view=jobs")
     page.get_by_label("New collection").fill(jobs_collection)
@@ -265,14 +267,22 @@ def test_jobs_view_ingests_and_reports_failures(
     job = page.wait_for_selector('.job[data-state="done"], .job[data-state="failed"]', timeout=60_000)
     assert job.get_attribute("data-state") == "done"
     text = job.text_content() or ""
-    assert "2 stored, 1 failed of 3" in text
-    assert "broken.png" in text
-    assert float(page.get_attribute(".job progress", "value") or 0) == 3
+    assert "2 stored, 12 failed of 14" in text
+    assert all(name in text for name in broken), text  # the job itself is fetched for the 2 the list left out
+    assert float(page.get_attribute(".job progress", "value") or 0) == 14
+    # The same folder again: nothing new is stored, and the view says so.
+    page.get_by_role("button", name="Ingest", exact=True).click()
+    page.wait_for_function("() => document.querySelectorAll('.job').length === 2")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.job')].every(j => j.dataset.state === 'done')", timeout=60_000
+    )
+    again = page.locator(".job").first.text_content() or ""
+    assert "0 stored, 2 already stored, 12 failed of 14" in again, again
     # An upload (multipart) starts a second job; the list shows it on top when it is done.
     page.locator('label.file-button:has-text("Upload images") input[type=file]').set_input_files(
         str(shapes_samples / "shape_00003.png")
     )
-    page.wait_for_function("() => document.querySelectorAll('.job').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('.job').length === 3")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.job')].every(j => j.dataset.state === 'done')", timeout=60_000
     )

@@ -29,7 +29,8 @@
  * @typedef {{item: string, reason: string}} ItemError
  * @typedef {"queued" | "running" | "done" | "failed" | "cancelled"} JobState
  * @typedef {{job_id: string, state: JobState, total: number, done: number, failed: number, errors: ItemError[],
- *   message?: string | null, source?: {kind?: string, path?: string}}} Job
+ *   skipped?: number, errors_omitted?: number, message?: string | null, source?: {kind?: string, path?: string}}} Job
+ *   ``skipped``: items of ``done`` already stored before (a re-ingest); ``errors_omitted``: failures not listed
  * @typedef {{name: string, expression: string}} Concept
  * @typedef {string | {id: string}} ImageRef  a base64 upload, or a point of the request's collection
  * @typedef {{job_id: string, state: JobState, points: number, current_points: number, stale: boolean}} ResultStatus

@@ -18,6 +18,8 @@ const live = (j) => j.state === "queued" || j.state === "running";
 /** @param {{job: Job, onCancel: (id: string) => void}} props */
 function JobItem({ job, onCancel }) {
   const finished = job.done + job.failed;
+  const skipped = job.skipped || 0; // counted in ``done``, but stored by an earlier job
+  const omitted = job.errors_omitted || 0;
   return html`<li class=${`job job-${job.state}`} data-job-id=${job.job_id} data-state=${job.state}>
     <div class="job-head">
       <strong>${job.source?.kind || "ingest"}</strong>
@@ -28,12 +30,14 @@ function JobItem({ job, onCancel }) {
     <label class="job-progress">
       <span class="visually-hidden">Progress of job ${job.job_id}</span>
       <progress max=${job.total || 1} value=${job.total ? finished : live(job) ? undefined : 1}></progress>
-      <span>${job.done} stored${job.failed ? `, ${job.failed} failed` : ""}${job.total ? ` of ${job.total}` : ""}</span>
+      <span class="job-counts">${job.done - skipped} stored${skipped ? `, ${skipped} already stored` : ""}${job.failed ? `, ${job.failed} failed` : ""}${job.total ? ` of ${job.total}` : ""}</span>
     </label>
     ${job.message && html`<p class="job-message">${job.message}</p>`}
     ${job.errors.length > 0 && html`<details class="job-errors" open=${job.errors.length <= 5}>
       <summary>${job.errors.length} failure${job.errors.length > 1 ? "s" : ""}</summary>
       <ul>${job.errors.map((e, i) => html`<li key=${i}><code>${e.item}</code> — ${e.reason}</li>`)}</ul>
+      ${omitted > 0 && html`<p class="job-errors-omitted">and ${omitted} more not listed
+        (<code>GET /v1/jobs/${job.job_id}?max_errors=10000</code>)</p>`}
     </details>`}
   </li>`;
 }
@@ -54,9 +58,9 @@ export function JobsView({ collection, reloadCollections }) {
     const poll = () =>
       api.jobs(collection).then(
         async (r) => {
-          // The list leaves out per-item failures; fetch them for the jobs that have some.
+          // The list gives a job's first failures only; fetch the job itself (up to 1,000) for those it cut short.
           const jobs = await Promise.all(
-            r.jobs.map((j) => (j.failed && !j.errors.length ? api.job(j.job_id).catch(() => j) : j)),
+            r.jobs.map((j) => (j.failed && (!j.errors.length || j.errors_omitted) ? api.job(j.job_id).catch(() => j) : j)),
           );
           if (stop) return;
           setJobs(jobs);
@@ -104,7 +108,7 @@ export function JobsView({ collection, reloadCollections }) {
       <label>Folder or manifest on the server <input class="wide" value=${path} required spellcheck="false"
         onInput=${withValue(setPath)} placeholder="/data/images or /data/manifest.jsonl" /></label>
       <button type="submit">Ingest</button>
-      <label class="file-button">Upload images…<input type="file" accept="image/*" multiple class="visually-hidden"
+      <label class="file-button">Upload images or videos…<input type="file" accept="image/*,video/*" multiple class="visually-hidden"
         onChange=${startUpload} /></label>
     </form>`}
     <${ErrorNote} error=${error} />
