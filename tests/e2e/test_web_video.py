@@ -17,7 +17,7 @@ import pytest
 
 from services.shapes.film import Scene, two_scene_film, write_film
 from services.shapes.world import ShapeSpec
-from tests.e2e.conftest import settle
+from tests.e2e.conftest import PHONE, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -120,18 +120,21 @@ def test_moments_view_rows_marks_and_playback(page_factory: Any, api: Any, films
     first = marks[0]
     page.click(f'.film[data-video-id="{a}"] .moment-thumbs li[data-id="{first["id"]}"] button')
     page.wait_for_function(
-        "([sel, t]) => { const v = document.querySelector(sel); return !v.seeking && Math.abs(v.currentTime - t) < 0.75; }",
+        "([sel, t]) => { const v = document.querySelector(sel);"
+        " return !v.seeking && Math.abs(v.currentTime - t) < 0.75; }",
         arg=[video, first["t"]],
     )
     page.eval_on_selector(video, "v => v.pause()")
 
 
-def test_path_view_lays_a_films_frames_out_as_a_strip(page_factory: Any, api: Any, films: dict[str, str], shots: Path) -> None:
+def test_path_view_lays_a_films_frames_out_as_a_strip(
+    page_factory: Any, api: Any, films: dict[str, str], shots: Path
+) -> None:
     a = films["a.mp4"]
     expression = '"a shape"'
     page, _ = page_factory()
     page.goto(f"/?view=path&collection={C}&k=12&video={a}&q={quote(expression)}")
-    strip = '.film-strip[data-video-id="{}"] .filmstrip .frame'.format(a)
+    strip = f'.film-strip[data-video-id="{a}"] .filmstrip .frame'
     page.wait_for_selector(strip)
     settle(page)
     page.screenshot(path=str(shots / "film-strip.png"), full_page=True)
@@ -145,7 +148,7 @@ def test_path_view_lays_a_films_frames_out_as_a_strip(page_factory: Any, api: An
     assert [f[0] for f in frames] == [p["id"] for p in order]  # path order
     assert [f[1] for f in frames] == [p["payload"]["timestamp"] for p in order]
     for _, t, label in frames:  # each frame says when it is: m:ss.d
-        assert label == f"0:{int(t):02d}.{int(round(t * 10)) % 10}", (t, label)
+        assert label == f"0:{int(t):02d}.{int(t * 10) % 10}", (t, label)
 
     # Without ?video= the path runs through both films: one strip each, the places along the path shared out.
     page.get_by_role("button", name="All videos").click()
@@ -155,7 +158,7 @@ def test_path_view_lays_a_films_frames_out_as_a_strip(page_factory: Any, api: An
     )
     assert len(places) == 2 and all(p == sorted(p) for p in places)
     everything = api.post(f"/v1/collections/{C}/path", json={"expression": expression, "limit": 12}).json()["order"]
-    assert sorted(sum(places, [])) == list(range(1, len(everything) + 1))
+    assert sorted(p for strip_places in places for p in strip_places) == list(range(1, len(everything) + 1))
 
 
 def test_other_views_work_on_a_collection_of_frames(page_factory: Any, films: dict[str, str], shots: Path) -> None:
@@ -178,3 +181,15 @@ def test_other_views_work_on_a_collection_of_frames(page_factory: Any, films: di
         f"&term={quote(chr(34) + 'night' + chr(34))}&weights=0,1"
     )
     page.wait_for_selector(".sweep-col .sweep-hits li")
+
+
+def test_moments_view_fits_a_phone(page_factory: Any, films: dict[str, str], shots: Path) -> None:
+    page, _ = page_factory(PHONE)
+    page.goto(f"/?view=moments&collection={C}&q={quote(chr(34) + 'a blue star' + chr(34))}")
+    page.wait_for_selector(".film .mark")
+    settle(page)
+    page.screenshot(path=str(shots / "moments-phone.png"), full_page=True)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
+    # The player sits above the timeline, both as wide as the row.
+    player, track = (page.locator(s).first.bounding_box() for s in (".film video", ".film .timeline-track"))
+    assert player and track and player["y"] + player["height"] <= track["y"]
