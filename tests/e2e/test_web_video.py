@@ -193,3 +193,30 @@ def test_moments_view_fits_a_phone(page_factory: Any, films: dict[str, str], sho
     # The player sits above the timeline, both as wide as the row.
     player, track = (page.locator(s).first.bounding_box() for s in (".film video", ".film .timeline-track"))
     assert player and track and player["y"] + player["height"] <= track["y"]
+
+
+def test_a_video_that_cannot_be_played_says_so(page_factory: Any, api: Any, tmp_path: Path) -> None:
+    # The stream route serves a video only while its file is as ingested; changed, it is a 404 for the player.
+    name = "videos-changed"
+    film = write_film(tmp_path / "c.mp4", two_scene_film()[:1], fps=12, seed=3)
+    assert api.post("/v1/collections", json={"name": name}).status_code == 201
+    try:
+        r = api.post(f"/v1/collections/{name}/ingest", json={"path": str(tmp_path)})
+        assert r.status_code == 202, r.text
+        api.app.state.runtime.queue.wait(r.json()["job_id"], timeout=120)
+        film.write_bytes(b"not the film any more")
+        page, _ = page_factory()
+        page.goto(f"/?view=moments&collection={name}&q={quote(chr(34) + 'a red circle' + chr(34))}")
+        page.click(".film .mark")
+        note = page.wait_for_selector(".film .error-note")
+        assert "could not be played" in (note.text_content() or "")
+    finally:
+        assert api.delete(f"/v1/collections/{name}").status_code == 204
+
+
+def test_moments_view_on_a_collection_of_images(page_factory: Any) -> None:
+    page, _ = page_factory()
+    page.goto(f"/?view=moments&collection=shapes&q={quote(chr(34) + 'a blue star' + chr(34))}")
+    note = page.wait_for_selector(".view-moments .empty >> text=No video frames")
+    assert page.eval_on_selector_all(".film", "els => els.length") == 0
+    assert "image" in (page.text_content(".view-moments .query-info") or "") and note

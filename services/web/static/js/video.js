@@ -3,7 +3,7 @@
 // place a film is played (the <video> element, its source URL and seeking to a moment).
 
 import { useState } from "preact/hooks";
-import { videoUrl } from "./api.js";
+import { getKey, videoUrl } from "./api.js";
 import { useThumbSrc } from "./components.js";
 import { html } from "./html.js";
 
@@ -83,6 +83,7 @@ export function playFrom(video, seconds) {
  *   videoRef: import("preact").RefObject<HTMLVideoElement>, onTime?: (seconds: number) => void}} props */
 export function FilmPlayer({ collection, videoId, poster, label, videoRef, onTime }) {
   const [started, setStarted] = useState(false);
+  const [failed, setFailed] = useState(false);
   const posterSrc = useThumbSrc(collection, poster.id, 512);
   const f = frameInfo(poster.payload);
   const from = f?.timestamp ?? 0;
@@ -92,8 +93,11 @@ export function FilmPlayer({ collection, videoId, poster, label, videoRef, onTim
   return html`<div class="film-frame">
     <video class="film-player" ref=${videoRef} src=${videoUrl(collection, videoId)} controls=${started} muted
       playsinline preload="none" poster=${posterSrc || undefined} style=${shape} aria-label=${label}
-      data-video-id=${videoId} onPlay=${() => setStarted(true)} onTimeUpdate=${time} onSeeked=${time}></video>
+      data-video-id=${videoId} onPlay=${() => setStarted(true)} onTimeUpdate=${time} onSeeked=${time}
+      onError=${() => setFailed(true)}></video>
     ${!started && html`<button type="button" class="film-start" aria-label=${`Play ${label} from ${formatTime(from, 1)}`}
       onClick=${() => videoRef.current && playFrom(videoRef.current, from)}>▶ ${formatTime(from, 1)}</button>`}
+    ${failed && html`<p class="error-note" role="alert">The video could not be played${getKey()
+      ? ": this server asks for an API key, which a <video> cannot send" : " (it may have changed or moved since it was ingested)"}.</p>`}
   </div>`;
 }
