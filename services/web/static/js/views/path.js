@@ -40,7 +40,7 @@ function FilmStrip({ frames, collection, label, caption, legend, places, total =
 /** A path's points split by film, each film's frames in path order (films in the order the path meets
  * them); null when some point is no video frame.
  * @param {PathPoint[]} order @returns {{videoId: string, name: string, frames: PathPoint[], places: number[]}[] | null} */
-export function filmsOf(order) {
+function filmsOf(order) {
   /** @type {Map<string, {videoId: string, name: string, frames: PathPoint[], places: number[]}>} */
   const films = new Map();
   for (const [i, h] of order.entries()) {
