@@ -14,7 +14,10 @@
  *   z?: number, percentile?: number, relative_score?: number}} Hit  z/percentile: with relative scores
  * @typedef {{sample: number, seed: number, points: number, mean: number, std: number, background: string[],
  *   cut: number}} RelativeInfo  the stated sample relative scores come from
- * @typedef {{hits: Hit[], query: QueryInfo & {centered?: boolean}, relative?: RelativeInfo}} SearchResponse
+ * @typedef {{video_id: string | null, score: number, source: string | null, duration: number | null,
+ *   moments: Hit[]}} VideoGroup  one video and its best moments (with group_by "video"; null id: an image)
+ * @typedef {{hits: Hit[], query: QueryInfo & {centered?: boolean}, relative?: RelativeInfo,
+ *   groups?: VideoGroup[]}} SearchResponse
  * @typedef {{id: string, delta: number, sim_a: number, sim_b: number, payload: Payload}} PoleHit
  * @typedef {{edges: number[], counts: number[], points: number, mean: number, std: number}} HistogramData
  * @typedef {{a: {hits: PoleHit[]}, b: {hits: PoleHit[]}, histogram: HistogramData | null}} OppositionResponse
@@ -183,6 +186,14 @@ export const api = {
  * @param {string} collection @param {string} id @param {number} [size] */
 export function thumbUrl(collection, id, size = 256) {
   return `/v1/collections/${enc(collection)}/points/${enc(id)}/image?size=${size}`;
+}
+
+/** The URL a <video> plays a film from: the stream route (206 range requests, so the browser can seek).
+ * Only video.js's FilmPlayer uses it. A <video> cannot send the API key header: in server mode with keys,
+ * this and FilmPlayer are where another way to reach the file belongs (docs/video.md, "Playback").
+ * @param {string} collection @param {string} videoId */
+export function videoUrl(collection, videoId) {
+  return `/v1/collections/${enc(collection)}/videos/${enc(videoId)}/stream`;
 }
 
 /** Fetch a thumbnail with the key and return an object URL (server mode), or the plain URL.

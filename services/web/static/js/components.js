@@ -10,9 +10,10 @@ import { html } from "./html.js";
 /** An image the user added in this tab: its name, an object URL to show it, its base64 body to send.
  * @typedef {{name: string, url: string, b64: string}} Upload */
 
-/** A point's thumbnail. Without a key a plain <img src>; with one, fetched with the header.
- * @param {{collection: string, id: string, size?: number, alt?: string, className?: string}} props */
-export function Thumb({ collection, id, size = 256, alt = "", className = "" }) {
+/** A point's thumbnail URL: the plain URL without a key; with one, an object URL of the image fetched with
+ * the header ("" until it arrives, or when it fails). @param {string} collection @param {string} id
+ * @param {number} size @returns {string} */
+export function useThumbSrc(collection, id, size) {
   const [src, setSrc] = useState(() => (getKey() ? "" : thumbUrl(collection, id, size)));
   useEffect(() => {
     if (!getKey()) {
@@ -32,6 +33,13 @@ export function Thumb({ collection, id, size = 256, alt = "", className = "" }) 
       if (url.startsWith("blob:")) URL.revokeObjectURL(url);
     };
   }, [collection, id, size]);
+  return src;
+}
+
+/** A point's thumbnail. Without a key a plain <img src>; with one, fetched with the header.
+ * @param {{collection: string, id: string, size?: number, alt?: string, className?: string}} props */
+export function Thumb({ collection, id, size = 256, alt = "", className = "" }) {
+  const src = useThumbSrc(collection, id, size);
   return html`<img class=${`thumb ${className}`} src=${src || undefined} alt=${alt} loading="lazy" decoding="async"
     width=${size} height=${size} />`;
 }

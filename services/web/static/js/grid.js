@@ -6,6 +6,7 @@
 import { useLayoutEffect, useRef } from "preact/hooks";
 import { Thumb } from "./components.js";
 import { html } from "./html.js";
+import { fileName, formatTime, frameInfo } from "./video.js";
 
 /** @typedef {import("./api.js").Hit} Hit */
 /** @typedef {{id: string, payload?: import("./api.js").Payload}} Shown  anything with a point's id and payload */
@@ -27,10 +28,22 @@ function Contributions({ contributions }) {
     </tbody></table>`;
 }
 
-/** @param {Shown} hit @returns {string} */
+/** A point's text: its alt-text, else (a video frame) its video's file name and time, else its source.
+ * @param {Shown} hit @returns {string} */
 export function altText(hit) {
   const p = hit.payload || {};
-  return String(p.alt_text || p.source || hit.id);
+  if (p.alt_text) return String(p.alt_text);
+  const frame = frameInfo(p);
+  if (frame) return `${fileName(frame.source) || frame.videoId} at ${formatTime(frame.timestamp, 1)}`;
+  return String(p.source || hit.id);
+}
+
+/** A video frame's time on its card (nothing for an image). @param {{hit: Shown}} props */
+function FrameTime({ hit }) {
+  const frame = frameInfo(hit.payload);
+  if (!frame) return null;
+  return html`<span class="frame-time" data-timestamp=${frame.timestamp}
+    title=${`${fileName(frame.source)} at ${formatTime(frame.timestamp, 1)}`}>${formatTime(frame.timestamp, 1)}</span>`;
 }
 
 /**
@@ -80,6 +93,7 @@ export function ResultsGrid({ hits, collection, entered, left, onMore, onLess, s
           <div class="hit-meta">
             <span class="rank">#${i + 1}</span>
             <span class="score" title=${scoreLabel}>${Number(hit.score).toFixed(3)}</span>
+            <${FrameTime} hit=${hit} />
             ${extra && extra(hit)}
           </div>
           <div class="hit-details">

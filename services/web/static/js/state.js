@@ -10,7 +10,8 @@ import { useEffect, useState } from "preact/hooks";
  * @typedef {{view?: string, collection?: string, q?: string, vector?: string, limit?: string, filter?: string,
  *   a?: string, b?: string, sel?: string[], p?: string[], ra?: string, rb?: string, label?: string[],
  *   k?: string, from?: string, to?: string, steps?: string, xa?: string, xb?: string, ya?: string, yb?: string,
- *   term?: string, weights?: string, center?: string, rel?: string, minz?: string}} Route
+ *   term?: string, weights?: string, center?: string, rel?: string, minz?: string, moments?: string,
+ *   video?: string}} Route
  */
 
 // Keys each view owns; list-valued keys repeat (?p=a&p=b) so any text survives the round trip.

@@ -7,6 +7,7 @@ import { ClassifyView } from "./classify.js";
 import { DuplicatesView } from "./duplicates.js";
 import { JobsView } from "./jobs.js";
 import { MapView } from "./map.js";
+import { MomentsView } from "./moments.js";
 import { OppositionView } from "./opposition.js";
 import { PathView } from "./path.js";
 import { PlaneView } from "./plane.js";
@@ -39,6 +40,7 @@ export const VIEWS = [
   { id: "bias", title: "Bias probe", component: BiasView },
   { id: "classify", title: "Classify", component: ClassifyView },
   { id: "path", title: "Path", component: PathView },
+  { id: "moments", title: "Moments", component: MomentsView },
   { id: "map", title: "Map", component: MapView },
   { id: "duplicates", title: "Duplicates", component: DuplicatesView },
   { id: "jobs", title: "Jobs", component: JobsView, worksWithoutCollection: true },

@@ -12,23 +12,50 @@ import { altText } from "../grid.js";
 import { html } from "../html.js";
 import { useRequest } from "../request.js";
 import { setRoute } from "../state.js";
+import { fileName, formatTime, frameInfo } from "../video.js";
 import { poleExpression } from "./opposition.js";
 
 /** @typedef {import("../api.js").PathPoint} PathPoint */
 
 /** @param {{frames: PathPoint[], collection: string, label: string, caption: (h: PathPoint, i: number) => string,
- *   legend: string}} props */
-function FilmStrip({ frames, collection, label, caption, legend }) {
-  return html`<p class="filmstrip-legend" data-legend>${legend}</p><ol class="filmstrip" aria-label=${label}>
-    ${frames.map((h, i) => html`<li key=${`${h.id}-${i}`} class="frame" data-id=${h.id} data-step=${i} tabindex="0"
-      data-alt=${altText(h)} data-t=${h.t} data-payload=${JSON.stringify(h.payload || {})}>
-      <${Thumb} collection=${collection} id=${h.id} size=${192} alt=${altText(h)} />
-      <span class="frame-no" title=${`Frame ${i + 1} of ${frames.length}`}
-        aria-label=${`Frame ${i + 1} of ${frames.length}`}>${i + 1}</span>
-      ${caption(h, i) && html`<span class="frame-step">${caption(h, i)}</span>`}
-    </li>`)}
+ *   legend: string, places?: number[], total?: number}} props
+ * `places`: each frame's 1-based place along the whole path (default: its place in this strip). */
+function FilmStrip({ frames, collection, label, caption, legend, places, total = frames.length }) {
+  return html`${legend && html`<p class="filmstrip-legend" data-legend>${legend}</p>`}<ol class="filmstrip"
+    aria-label=${label}>
+    ${frames.map((h, i) => {
+      const place = places?.[i] ?? i + 1;
+      return html`<li key=${`${h.id}-${i}`} class="frame" data-id=${h.id} data-step=${i} data-place=${place}
+        tabindex="0" data-alt=${altText(h)} data-t=${h.t} data-timestamp=${frameInfo(h.payload)?.timestamp}
+        data-payload=${JSON.stringify(h.payload || {})}>
+        <${Thumb} collection=${collection} id=${h.id} size=${192} alt=${altText(h)} />
+        <span class="frame-no" title=${`Frame ${place} of ${total}`}
+          aria-label=${`Frame ${place} of ${total}`}>${place}</span>
+        ${caption(h, i) && html`<span class="frame-step">${caption(h, i)}</span>`}
+      </li>`;
+    })}
   </ol>`;
 }
+
+/** A path's points split by film, each film's frames in path order (films in the order the path meets
+ * them); null when some point is no video frame.
+ * @param {PathPoint[]} order @returns {{videoId: string, name: string, frames: PathPoint[], places: number[]}[] | null} */
+function filmsOf(order) {
+  /** @type {Map<string, {videoId: string, name: string, frames: PathPoint[], places: number[]}>} */
+  const films = new Map();
+  for (const [i, h] of order.entries()) {
+    const f = frameInfo(h.payload);
+    if (!f) return null;
+    let film = films.get(f.videoId);
+    if (!film) films.set(f.videoId, (film = { videoId: f.videoId, name: fileName(f.source) || f.videoId, frames: [], places: [] }));
+    film.frames.push(h);
+    film.places.push(i + 1);
+  }
+  return order.length ? [...films.values()] : null;
+}
+
+/** A frame's time in its video. @param {PathPoint} h */
+const filmCaption = (h) => formatTime(frameInfo(h.payload)?.timestamp ?? 0, 1);
 
 /** @param {import("./index.js").ViewProps} props */
 export function PathView({ route, collection }) {
@@ -44,19 +71,23 @@ export function PathView({ route, collection }) {
     setTo(route.to || "");
   }, [route.from, route.to]);
 
-  const ordered = useRequest(collection && q.trim() ? `${collection}\n${q}\n${k}` : "", () =>
-    api.path(collection, { expression: q, limit: k }),
+  // ?video=ID: only that video's frames (the moments view links here with it).
+  const video = route.video || "";
+  const filter = video ? { video_id: video } : undefined;
+  const ordered = useRequest(collection && q.trim() ? `${collection}\n${q}\n${k}\n${video}` : "", () =>
+    api.path(collection, { expression: q, limit: k, filter }),
   );
   const walkFrom = route.from?.trim() ? route.from : "";
   const walkTo = route.to?.trim() ? route.to : "";
-  const walkKey = collection && walkFrom && walkTo ? `${collection}\n${walkFrom}\n${walkTo}\n${steps}` : "";
+  const walkKey = collection && walkFrom && walkTo ? `${collection}\n${walkFrom}\n${walkTo}\n${steps}\n${video}` : "";
   const walked = useRequest(walkKey, () =>
-    api.path(collection, { walk: { from: poleExpression(walkFrom), to: poleExpression(walkTo), steps } }),
+    api.path(collection, { walk: { from: poleExpression(walkFrom), to: poleExpression(walkTo), steps }, filter }),
   );
 
   const exprError = ordered.error instanceof ApiError && ordered.error.detail.code === "invalid_expression"
     ? ordered.error.detail : null;
   const r = ordered.result;
+  const films = r ? filmsOf(r.order) : null;
   return html`<section class="view view-path" aria-labelledby="path-title">
     <h1 id="path-title">Path</h1>
     <p class="lede">The top ${k} results, ordered so that related images sit next to each other.</p>
@@ -66,12 +97,23 @@ export function PathView({ route, collection }) {
       onChange=${withValue((v) => setRoute({ k: v }, { replace: true }))} /></label>
     ${!exprError && html`<${ErrorNote} error=${ordered.error} />`}
     ${!r && !ordered.error && html`<${Empty}>Type an expression to lay its results out along a path.</${Empty}>`}
+    ${video && html`<p class="query-info video-only" data-video=${video}>Only the frames of video
+      <code>${video}</code> <button type="button" class="small secondary" onClick=${() => setRoute({ video: "" })}>All videos</button></p>`}
     ${r && html`<p class="query-info">${`${r.order.length} frames · path length `}<span
       data-path-length>${Number(r.length).toFixed(3)}</span>${
-      ` rad (in ranked order: ${Number(r.input_length).toFixed(3)} rad)`}</p>
-      <${FilmStrip} frames=${r.order} collection=${collection} label="Results in path order"
+      ` rad (in ranked order: ${Number(r.input_length).toFixed(3)} rad)`}</p>`}
+    ${r && !films && html`<${FilmStrip} frames=${r.order} collection=${collection} label="Results in path order"
         legend="Top left: the frame's place along the path. Bottom right: its angle to the frame before (radians)."
         caption=${(/** @type {PathPoint} */ h, /** @type {number} */ i) => (i > 0 ? Number(h.step).toFixed(3) : "")} />`}
+    ${r && films && films.map((f, i) => html`<section key=${f.videoId} class="film-strip" data-video-id=${f.videoId}>
+      <h3>${f.name}${films.length > 1 && html` <span class="muted">· ${f.frames.length} of the ${r.order.length}
+        frames</span>`}
+        ${!video && films.length > 1 && html` <button type="button" class="small secondary"
+          onClick=${() => setRoute({ video: f.videoId })}>Only this video</button>`}</h3>
+      <${FilmStrip} frames=${f.frames} places=${f.places} total=${r.order.length} collection=${collection}
+        label=${`Frames of ${f.name} in path order`} caption=${filmCaption}
+        legend=${i === 0 ? "Top left: the frame's place along the path. Bottom right: its time in the video." : ""} />
+    </section>`)}
 
     <h2>Walk from A to B</h2>
     <form class="pole-form" onSubmit=${prevent(() => setRoute({ from: from.trim(), to: to.trim() }))}>
@@ -85,7 +127,9 @@ export function PathView({ route, collection }) {
     </form>
     <${ErrorNote} error=${walked.error} />
     ${walked.result?.walk && html`<${FilmStrip} frames=${walked.result.walk} collection=${collection}
-      label="Walk from A to B" caption=${(/** @type {PathPoint} */ h) => `t=${Number(h.t).toFixed(2)}`}
-      legend="Top left: the step of the walk. Bottom right: how far from A to B it is (t, 0 to 1)." />`}
+      label="Walk from A to B" caption=${(/** @type {PathPoint} */ h) => `t=${Number(h.t).toFixed(2)}${
+        frameInfo(h.payload) ? ` · ${filmCaption(h)}` : ""}`}
+      legend=${`Top left: the step of the walk. Bottom right: how far from A to B it is (t, 0 to 1)${
+        walked.result.walk.some((h) => frameInfo(h.payload)) ? ", and a frame's time in its video" : ""}.`} />`}
   </section>`;
 }
