@@ -344,6 +344,13 @@ def test_payload_filter_is_applied_and_kept_in_the_url(page_factory: Any) -> Non
     top = payloads(page)
     assert top and share(top, shape="star") == 1.0
     assert share(top, color="blue") >= 0.5
+    assert page.locator(".search-warnings").count() == 0  # a key the payloads have: nothing to warn about
+    # A misspelt key matches no point; the server's warning says why there are no results.
+    box.fill('{"shap": "star"}')
+    box.press("Enter")
+    warning = page.wait_for_selector(".view-search .search-warnings li")
+    text = warning.text_content() or ""
+    assert "filter key 'shap'" in text and "match no point" in text and "'shape'" in text, text
 
 
 def test_save_a_concept_and_use_it_as_a_chip(page_factory: Any, api: Any) -> None:

@@ -17,7 +17,7 @@
  * @typedef {{video_id: string | null, score: number, source: string | null, duration: number | null,
  *   moments: Hit[]}} VideoGroup  one video and its best moments (with group_by "video"; null id: an image)
  * @typedef {{hits: Hit[], query: QueryInfo & {centered?: boolean}, relative?: RelativeInfo,
- *   groups?: VideoGroup[]}} SearchResponse
+ *   groups?: VideoGroup[], warnings?: string[]}} SearchResponse  warnings: what may explain few or no hits
  * @typedef {{id: string, delta: number, sim_a: number, sim_b: number, payload: Payload}} PoleHit
  * @typedef {{edges: number[], counts: number[], points: number, mean: number, std: number}} HistogramData
  * @typedef {{a: {hits: PoleHit[]}, b: {hits: PoleHit[]}, histogram: HistogramData | null}} OppositionResponse

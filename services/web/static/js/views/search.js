@@ -247,6 +247,8 @@ export function SearchView({ route, collection, uploads, addUploads, removeUploa
         ? `, ${rel.cut} below min z hidden` : ""}</span>` : ""}
       ${busy ? " · updating…" : ""}</p>`}
     ${!exprError && html`<${ErrorNote} error=${error} />`}
+    ${(result?.warnings?.length ?? 0) > 0 && html`<ul class="search-warnings" role="status">
+      ${result?.warnings?.map((w, i) => html`<li key=${i}>${w}</li>`)}</ul>`}
     ${collection && html`<${ConceptsBar} collection=${collection} expression=${q}
       onInsert=${(/** @type {string} */ c) => submit(text.trim() ? `${text} + ${c}` : c)} />`}
     ${!q.trim() && html`<${Empty}>Type an expression — text in double quotes, weights, + and −, image(id),
