@@ -78,8 +78,9 @@ def build_runtime(
     jobs = JobStore(sessions, settings.ingest.max_errors_recorded)
     results = JobResults(sessions)
     thumbnails = ThumbnailStore(settings.thumbnails_dir)
+    videos = VideoRegistry(settings.videos_dir)
     text_cache = TextEmbeddingCache(settings.text_cache_size)
-    collections = CollectionRegistry(sessions, store, settings.quotas, thumbnails)
+    collections = CollectionRegistry(sessions, store, settings.quotas, thumbnails, videos)
     models = ModelGuard(collections, running_model(settings, encoder))
     pipeline = IngestPipeline(
         encoder,
@@ -87,7 +88,7 @@ def build_runtime(
         settings.ingest,
         settings.limits,
         fetch_url=SafeFetcher(settings.fetch),
-        videos=VideoRegistry(settings.videos_dir),
+        videos=videos,
     )
     return Runtime(
         settings=settings,
