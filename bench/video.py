@@ -14,8 +14,10 @@ Film: a synthetic 1080p H.264 film (libx264 veryfast, 24 fps, B-frames) of shape
   same frames come out, so the two store the same moments.
 
 Also times a decode-only pass (every frame, threaded, no conversion): the floor under any pipeline.
-``--model vit-b-32`` is a ViT-B/32-sized CLIP (``CLIPModel(CLIPConfig())``, random weights: throughput does
-not depend on them; no text tower is used since the film has no subtitles).
+``--model vit-b-32`` is a ViT-B/32-size CLIP checkpoint (``CLIPModel(CLIPConfig())``, random weights:
+throughput does not depend on them) written with ``save_pretrained`` under ``--workdir`` and loaded by
+``ClipEncoder`` like any checkpoint folder (its text tower is unused: the film has no subtitles). The
+machine's load average is printed beside the figures.
 """
 
 from __future__ import annotations
@@ -131,49 +133,22 @@ def run_naive(encoder: Encoder, store: EmbeddedStore, film: Path) -> dict[str, A
     }
 
 
-def vit_b32() -> Encoder:
-    """A ViT-B/32-sized image tower (random weights) behind the Encoder interface."""
-    import torch
-    from PIL import Image
-    from transformers import CLIPConfig, CLIPModel
+def vit_b32_checkpoint(workdir: Path) -> Path:
+    """A ViT-B/32-size CLIP checkpoint folder (``CLIPModel(CLIPConfig())``, random weights, written with
+    ``save_pretrained`` with its image processor), built once under ``workdir``; shared with
+    bench/fingerprint.py."""
+    from bench.fingerprint import b32_checkpoint
 
-    from services.encoders.transforms import to_rgb
+    workdir.mkdir(parents=True, exist_ok=True)
+    return b32_checkpoint(workdir / "clip-b32")
 
-    class Vit(Encoder):
-        model_id = "vit-b-32-random"
 
-        def _load(self) -> None:
-            self.model = CLIPModel(CLIPConfig()).eval()
-
-        @property
-        def dim(self) -> int:
-            return 512
-
-        @property
-        def logit_scale(self) -> float:
-            return 100.0
-
-        @property
-        def image_size(self) -> int:
-            return 224
-
-        def preprocess(self, image: object) -> Any:
-            img = to_rgb(image).resize((224, 224), Image.Resampling.BICUBIC)  # type: ignore[arg-type]
-            a = np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / 255.0
-            return ((a - 0.45) / 0.27).astype(np.float32)
-
-        def encode_pixels(self, pixels: Any) -> Any:
-            self.load()
-            with torch.inference_mode():
-                out = self.model.get_image_features(pixel_values=torch.from_numpy(pixels))
-            feats = out if hasattr(out, "shape") else out.pooler_output
-            v = feats.float().numpy()
-            return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-        def encode_texts(self, texts: Any) -> Any:
-            raise NotImplementedError("the bench film has no subtitles")
-
-    return Vit()
+def loadavg() -> str:
+    """The machine's 1-, 5- and 15-minute load averages (the figures' context on a shared machine)."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
 
 
 def main() -> None:
@@ -183,6 +158,7 @@ def main() -> None:
     ap.add_argument("--model", default="shapes-clip", help="shapes-clip, or vit-b-32 (random weights)")
     ap.add_argument("--threads", type=int, default=2, help="torch and FFmpeg threads (the cores measured on)")
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "signifier-bench-fingerprint")
     args = ap.parse_args()
 
     import torch
@@ -190,7 +166,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from services.encoders.clip import ClipEncoder
 
-    encoder: Encoder = vit_b32() if args.model == "vit-b-32" else ClipEncoder(args.model, "cpu")
+    model = str(vit_b32_checkpoint(args.workdir)) if args.model == "vit-b-32" else args.model
+    encoder: Encoder = ClipEncoder(model, "cpu")  # the normal loading code, for either
     encoder.load()
     encoder.encode_pixels(np.zeros((2, 3, encoder.image_size, encoder.image_size), np.float32))  # warm-up
     with tempfile.TemporaryDirectory(prefix="signifier-video-bench-") as tmp:
@@ -200,7 +177,8 @@ def main() -> None:
         size_mb = film.stat().st_size / 1e6
         print(
             f"film: {args.seconds:.0f} s 1080p H.264 at {args.fps} fps, {len(cuts)} cuts, {size_mb:.1f} MB, "
-            f"made in {time.perf_counter() - t:.0f} s; model {args.model}; {args.threads} threads"
+            f"made in {time.perf_counter() - t:.0f} s; model {args.model}; {args.threads} threads; "
+            f"load average {loadavg()}"
         )
         dec_s, n = decode_only(film, args.threads)
         print(f"decode only : {args.seconds / dec_s:6.1f}x real time ({n / dec_s:.0f} frames/s, every frame)")
@@ -241,6 +219,7 @@ def main() -> None:
             f"embed+upsert {naive['embed']:.1f} s; bound by {nstage})"
         )
         print(f"ratio       : {ns / ps:.1f}x  (goal: pipeline >= 8x real time with shapes-clip)")
+    print(f"load average: {loadavg()} (1, 5, 15 min) at the end")
 
 
 if __name__ == "__main__":

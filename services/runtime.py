@@ -6,6 +6,7 @@ their own encoder or store.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.accounts.admin import Accounts
 from services.accounts.quotas import Quotas
 from services.accounts.ratelimit import RateLimiter, build_rate_limiter
+from services.accounts.stream_links import StreamSigner
 from services.catalog.collections import CollectionRegistry
 from services.catalog.model_check import ModelGuard
 from services.core.settings import Settings
@@ -52,11 +54,19 @@ class Runtime:
     quotas: Quotas
     rate_limiter: RateLimiter
     results: JobResults  # what map and duplicates jobs computed
+    stream_links: StreamSigner  # signs and checks the links a <video> streams from (docs/security.md)
 
     def close(self) -> None:
         self.queue.shutdown()
         self.store.close()
         self.sessions.kw["bind"].dispose()
+
+
+def stream_signer(settings: Settings) -> StreamSigner:
+    """The stream-link signer: under ``SIGNIFIER_STREAM_SECRET``, else a key drawn for this process."""
+    secret = settings.stream_secret
+    key = secret.get_secret_value().encode() if secret is not None else secrets.token_bytes(32)
+    return StreamSigner(key, settings.stream_link_ttl_s)
 
 
 def running_model(settings: Settings, encoder: Encoder) -> RunningModel:
@@ -78,8 +88,9 @@ def build_runtime(
     jobs = JobStore(sessions, settings.ingest.max_errors_recorded)
     results = JobResults(sessions)
     thumbnails = ThumbnailStore(settings.thumbnails_dir)
+    videos = VideoRegistry(settings.videos_dir)
     text_cache = TextEmbeddingCache(settings.text_cache_size)
-    collections = CollectionRegistry(sessions, store, settings.quotas, thumbnails)
+    collections = CollectionRegistry(sessions, store, settings.quotas, thumbnails, videos)
     models = ModelGuard(collections, running_model(settings, encoder))
     pipeline = IngestPipeline(
         encoder,
@@ -87,7 +98,7 @@ def build_runtime(
         settings.ingest,
         settings.limits,
         fetch_url=SafeFetcher(settings.fetch),
-        videos=VideoRegistry(settings.videos_dir),
+        videos=videos,
     )
     return Runtime(
         settings=settings,
@@ -102,9 +113,7 @@ def build_runtime(
         # Workers open the store themselves only in server mode; an embedded store is this process's alone.
         queue=build_queue(
             settings,
-            JobContext(
-                pipeline, store, shared_store=settings.mode == "server", results=results, model=models.running
-            ),
+            JobContext(pipeline, store, shared_store=settings.mode == "server", results=results, model=models.running),
             jobs,
         ),
         query=build_query_services(sessions, encoder, text_cache, store, settings.limits, models),
@@ -112,4 +121,5 @@ def build_runtime(
         quotas=Quotas(sessions, settings.quotas),
         rate_limiter=build_rate_limiter(settings.rate, settings.redis_url),
         results=results,
+        stream_links=stream_signer(settings),
     )

@@ -30,7 +30,7 @@ from services.accounts.quotas import Quotas
 from services.accounts.roles import required_role
 from services.catalog.collections import CollectionInfo, CollectionRegistry
 from services.catalog.model_check import ModelGuard
-from services.core.errors import CollectionNotFound, Forbidden, Unauthorized
+from services.core.errors import CollectionNotFound, Forbidden, NotFoundError, Unauthorized
 from services.core.settings import Settings
 from services.encoders.base import Encoder
 from services.jobs.records import JobStore
@@ -148,6 +148,40 @@ def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+STREAM_ROUTE = "/v1/collections/{name}/videos/{video_id}/stream"
+LINK_PARAM = "link"
+
+
+def link_principal(request: Request, runtime: Runtime, template: str) -> Principal | None:
+    """The caller a signed stream link stands for, on the stream route only and only when no key is sent;
+    None: no link to check. ``Unauthorized`` for a link that is malformed, expired, made for another video,
+    collection or team, or made with a key revoked since. The collection it names is looked up in the
+    link's team (``enforce_access`` then finds it there again), and the principal is a viewer of that team.
+    """
+    token = request.query_params.get(LINK_PARAM)
+    if template != STREAM_ROUTE or token is None or "authorization" in request.headers:
+        return None
+    signer = runtime.stream_links
+    claims = signer.claims(token)
+    principal = Principal(
+        team=claims.team, role="viewer", user="stream-link", key_id=claims.key_id, team_name=claims.team
+    )
+    try:
+        info = runtime.collections.get(principal, request.path_params["name"])
+    except CollectionNotFound:
+        raise Unauthorized("this stream link is not valid for this video") from None
+    signer.check(claims, info.id, str(request.path_params.get("video_id", "")))
+    if claims.key_id is not None:
+        try:
+            state = runtime.accounts.keys.get(claims.key_id).state()
+        except NotFoundError:
+            state = "deleted"
+        if state != "active":
+            raise Unauthorized(f"the API key this stream link was made with is {state}")
+    request.state.principal = principal
+    return principal
+
+
 def enforce_access(request: Request, runtime: RuntimeDep) -> Iterator[None]:
     """The access policy of every ``/v1/`` route: authenticate, rate-limit, authorise, scope; and, once
     the route has succeeded, the audit record of a deletion."""
@@ -156,7 +190,7 @@ def enforce_access(request: Request, runtime: RuntimeDep) -> Iterator[None]:
     if not template.startswith("/v1/"):
         yield  # /healthz, /metrics, the UI, the OpenAPI docs: public
         return
-    principal = get_principal(request, runtime)
+    principal = link_principal(request, runtime, template) or get_principal(request, runtime)
     if principal.key_id is not None:
         runtime.rate_limiter.hit(principal.key_id)
     needed = required_role(request.method, template)

@@ -107,3 +107,11 @@ class EmbedResponse(BaseModel):
     model: str
     dim: int
     vectors: list[list[float]]
+
+
+class StreamLinkOut(BaseModel):
+    """A signed link to one video's stream (``GET …/videos/{video_id}/stream-url``)."""
+
+    url: str = Field(description="The stream route with its ?link= token, relative to the API's base URL.")
+    expires_at: dt.datetime
+    expires_in: int = Field(description="Seconds the link plays from now.")

@@ -31,6 +31,7 @@ from services.core.timeutil import aware, utcnow
 from services.encoders.fingerprint import ModelFingerprint, same_space
 from services.vectorstore.base import CollectionSpec, VectorStore, check_collection_name
 from services.vectorstore.thumbnails import ThumbnailStore
+from services.vectorstore.videos import VideoRegistry
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +110,13 @@ class CollectionRegistry:
         store: VectorStore,
         quota_defaults: QuotaSettings | None = None,
         thumbnails: ThumbnailStore | None = None,
+        videos: VideoRegistry | None = None,
     ) -> None:
         self.sessions = sessions
         self.store = store
         self.quota_defaults = quota_defaults or QuotaSettings()
         self.thumbnails = thumbnails  # None: this registry does not delete thumbnails (CLI reads, tests)
+        self.videos = videos  # None: nor video records (what the stream route may serve)
 
     def create(
         self, principal: Principal, name: str, model: str, dim: int, fingerprint: ModelFingerprint | None = None
@@ -239,6 +242,8 @@ class CollectionRegistry:
             audit.record(s, principal, "collection.delete", name, principal.team, store_name=info.store_name)
             if self.store.collection_exists(info.store_name):
                 self.store.delete_collection(info.store_name)
-        # After the commit: a failed delete keeps the thumbnails of the collection it kept.
+        # After the commit: a failed delete keeps the thumbnails and video records of the collection it kept.
         if self.thumbnails is not None:
             self.thumbnails.delete_collection(info.store_name)
+        if self.videos is not None:
+            self.videos.delete_collection(info.store_name)

@@ -11,13 +11,17 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 BUNDLED_MODEL = "shapes-clip"
 MIN_INTERNAL_TOKEN_CHARS = 32
 TOKEN_RECIPE = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+UNSET = {  # what leaving each secret unset does
+    "internal_token": "to disable the worker routes",
+    "stream_secret": "for a random key at each start",
+}
 
 
 class Limits(BaseModel):
@@ -217,6 +221,11 @@ class Settings(BaseSettings):
     # Shared secret of the internal routes workers call (embedded topology); unset: routes disabled.
     # Set, it must be a real secret (checked at startup): an empty one would open the routes to anyone.
     internal_token: SecretStr | None = None
+    # Key of the signed stream links a browser's <video> plays from (services/accounts/stream_links.py;
+    # docs/security.md). Unset: a random key drawn at each start (links die with the process; set one
+    # when several API processes serve the same deployment). Set, it must be a real secret, as above.
+    stream_secret: SecretStr | None = None
+    stream_link_ttl_s: int = Field(default=3_600, ge=10, le=86_400)  # how long a signed stream link plays
 
     # Browser-facing guards (services/api/guards.py). With auth=local only loopback Host values are
     # served (a DNS-rebinding page reaches 127.0.0.1 under its own name); with auth=required these
@@ -236,9 +245,9 @@ class Settings(BaseSettings):
     limits: Limits = Field(default_factory=Limits)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
 
-    @field_validator("internal_token")
+    @field_validator("internal_token", "stream_secret")
     @classmethod
-    def _real_secret(cls, value: SecretStr | None) -> SecretStr | None:
+    def _real_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is None:
             return None
         token = value.get_secret_value()
@@ -250,9 +259,10 @@ class Settings(BaseSettings):
         elif len(token) < MIN_INTERNAL_TOKEN_CHARS:
             problem = f"is {len(token)} characters long"
         if problem:
+            field = str(info.field_name)
             raise ValueError(
-                f"SIGNIFIER_INTERNAL_TOKEN {problem}; it must be at least {MIN_INTERNAL_TOKEN_CHARS} printable "
-                f"characters (make one with: {TOKEN_RECIPE}), or leave it unset to disable the worker routes"
+                f"SIGNIFIER_{field.upper()} {problem}; it must be at least {MIN_INTERNAL_TOKEN_CHARS} printable "
+                f"characters (make one with: {TOKEN_RECIPE}), or leave it unset ({UNSET[field]})"
             )
         return value
 

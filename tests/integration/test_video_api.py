@@ -163,6 +163,28 @@ def test_a_changed_file_is_not_served(client: Any, films: Path, tmp_path: Path) 
     assert client.get(url).status_code == 404
 
 
+def test_video_records_go_with_their_collection(client: Any, films: Path, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copy(films / "a.mp4", tmp_path / "d.mp4")
+    assert client.post("/v1/collections", json={"name": "doomed"}).status_code == 201
+    assert _ingest(client, "doomed", tmp_path)["state"] == "done"
+    vid = _video_id(_points(client, "doomed"), "d.mp4")
+    url = f"/v1/collections/doomed/videos/{vid}/stream"
+    assert client.get(url).status_code == 200
+    videos = client.app.state.runtime.settings.videos_dir
+    (kept,) = [d for d in videos.iterdir() if d.name.startswith("doomed-")]
+    assert (kept / f"{vid}.json").is_file()
+
+    assert client.delete("/v1/collections/doomed").status_code == 204
+    assert not kept.exists()  # the records of what it may serve went with it
+    assert client.get(url).status_code == 404
+    # A new collection of the same name is another store: it serves nothing of the old one's videos.
+    assert client.post("/v1/collections", json={"name": "doomed"}).status_code == 201
+    assert client.get(url).status_code == 404
+    assert client.get(f"/v1/collections/films/videos/{_video_id(_points(client), 'a.mp4')}/stream").status_code == 200
+
+
 def test_frame_thumbnails_are_stored_at_ingest(client: Any) -> None:
     p = _points(client)[0]
     r = client.get(f"/v1/collections/films/points/{p['id']}/image?size=64")

@@ -20,6 +20,14 @@ def test_weak_internal_tokens_are_refused(token: str) -> None:
         assert token not in line  # never echoed: it may be a real secret
 
 
+@pytest.mark.parametrize("secret", ["", "x" * 31, "é" * 40])
+def test_weak_stream_secrets_are_refused(secret: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Settings(stream_secret=secret)  # type: ignore[arg-type]
+    line = settings_problem(info.value)
+    assert line.startswith("SIGNIFIER_STREAM_SECRET ") and "random key at each start" in line
+
+
 def test_a_real_token_or_none_is_accepted() -> None:
     assert Settings().internal_token is None
     token = "k" * 32

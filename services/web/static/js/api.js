@@ -189,11 +189,20 @@ export function thumbUrl(collection, id, size = 256) {
 }
 
 /** The URL a <video> plays a film from: the stream route (206 range requests, so the browser can seek).
- * Only video.js's FilmPlayer uses it. A <video> cannot send the API key header: in server mode with keys,
- * this and FilmPlayer are where another way to reach the file belongs (docs/video.md, "Playback").
+ * Only video.js's FilmPlayer uses it (through videoSrc).
  * @param {string} collection @param {string} videoId */
 export function videoUrl(collection, videoId) {
   return `/v1/collections/${enc(collection)}/videos/${enc(videoId)}/stream`;
+}
+
+/** What a <video> plays: the stream route itself without a key; with one (which a <video> cannot send), a
+ * signed, short-lived link to this one video from ``…/stream-url`` (docs/video.md, "Playback").
+ * @param {string} collection @param {string} videoId @returns {Promise<string>} */
+export async function videoSrc(collection, videoId) {
+  if (!getKey()) return videoUrl(collection, videoId);
+  /** @type {{url: string}} */
+  const link = await request("GET", `${videoUrl(collection, videoId)}-url`);
+  return link.url;
 }
 
 /** Fetch a thumbnail with the key and return an object URL (server mode), or the plain URL.

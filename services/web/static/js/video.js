@@ -2,8 +2,8 @@
 // Video frames in the UI: which points are frames, their times as text, a timeline's ticks, and the one
 // place a film is played (the <video> element, its source URL and seeking to a moment).
 
-import { useState } from "preact/hooks";
-import { getKey, videoUrl } from "./api.js";
+import { useEffect, useState } from "preact/hooks";
+import { getKey, videoSrc } from "./api.js";
 import { useThumbSrc } from "./components.js";
 import { html } from "./html.js";
 
@@ -75,7 +75,7 @@ export function playFrom(video, seconds) {
   start();
 }
 
-/** The one <video> of a film: its source is the stream route (api.js videoUrl); nothing is fetched until it
+/** The one <video> of a film: its source is the stream route, or a signed link to it with a key (api.js videoSrc); nothing is fetched until it
  * plays (preload="none"). Until then it shows the thumbnail of the frame `poster` (its shape the video's, from
  * that frame's payload) and one button, "play from that frame"; the browser's controls come with playing.
  * `onTime` hears the playhead.
@@ -84,6 +84,15 @@ export function playFrom(video, seconds) {
 export function FilmPlayer({ collection, videoId, poster, label, videoRef, onTime }) {
   const [started, setStarted] = useState(false);
   const [failed, setFailed] = useState(false);
+  const [src, setSrc] = useState("");
+  useEffect(() => {
+    let live = true;
+    setFailed(false);
+    videoSrc(collection, videoId).then((u) => live && setSrc(u), () => live && setFailed(true));
+    return () => {
+      live = false;
+    };
+  }, [collection, videoId]);
   const posterSrc = useThumbSrc(collection, poster.id, 512);
   const f = frameInfo(poster.payload);
   const from = f?.timestamp ?? 0;
@@ -91,13 +100,13 @@ export function FilmPlayer({ collection, videoId, poster, label, videoRef, onTim
   /** @param {Event} e */
   const time = (e) => onTime?.(/** @type {HTMLVideoElement} */ (e.currentTarget).currentTime);
   return html`<div class="film-frame">
-    <video class="film-player" ref=${videoRef} src=${videoUrl(collection, videoId)} controls=${started} muted
+    <video class="film-player" ref=${videoRef} src=${src || undefined} controls=${started} muted
       playsinline preload="none" poster=${posterSrc || undefined} style=${shape} aria-label=${label}
       data-video-id=${videoId} onPlay=${() => setStarted(true)} onTimeUpdate=${time} onSeeked=${time}
       onError=${() => setFailed(true)}></video>
     ${!started && html`<button type="button" class="film-start" aria-label=${`Play ${label} from ${formatTime(from, 1)}`}
       onClick=${() => videoRef.current && playFrom(videoRef.current, from)}>▶ ${formatTime(from, 1)}</button>`}
-    ${failed && html`<p class="error-note" role="alert">The video could not be played${getKey()
-      ? ": this server asks for an API key, which a <video> cannot send" : " (it may have changed or moved since it was ingested)"}.</p>`}
+    ${failed && html`<p class="error-note" role="alert">The video could not be played (it may have changed or moved
+      since it was ingested${getKey() ? ", or its signed link expired: reload the page" : ""}).</p>`}
   </div>`;
 }
