@@ -133,7 +133,12 @@ def env_example() -> dict[str, str]:
 
 
 def all_yaml_files() -> list[Path]:
-    files = [COMPOSE, COMPOSE_CLUSTER, *sorted((ROOT / "deploy").rglob("*.yaml")), *sorted((ROOT / "deploy").rglob("*.yml"))]
+    files = [
+        COMPOSE,
+        COMPOSE_CLUSTER,
+        *sorted((ROOT / "deploy").rglob("*.yaml")),
+        *sorted((ROOT / "deploy").rglob("*.yml")),
+    ]
     return [p for p in files if p.is_file()]
 
 
@@ -952,7 +957,9 @@ def test_cluster_has_three_peers_in_one_raft_cluster(cluster: dict[str, Any], co
     for peer in PEERS:
         svc, env = cluster[peer], cluster[peer]["environment"]
         assert env["QDRANT__CLUSTER__ENABLED"] == "true", peer
-        assert env["QDRANT__SERVICE__API_KEY"] == compose["services"]["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"]
+        assert (
+            env["QDRANT__SERVICE__API_KEY"] == compose["services"]["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"]
+        )
         assert svc["image"] == compose["services"]["qdrant"]["image"], peer
         command = svc["command"]
         assert command[0] == "./qdrant", f"{peer}: runs the server binary (the image's working dir is /qdrant)"
