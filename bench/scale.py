@@ -12,8 +12,8 @@
    built (``build_s``, the process's peak RSS during the build) while another thread keeps searching
    (``during_build`` latency: the build does not block queries). Then every query goes through the real
    FastAPI app (in-process ASGI: JSON, validation, parsing, composition and Qdrant Edge on the clock):
-   recall@10 against exact, p50/p95; and throughput (qps) of text searches with 1, 2, 4, 8 and 16
-   concurrent clients, alone and beside two whole-collection histogram requests (``beside_heavy``).
+   recall@10 against exact, p50/p95; and throughput (qps, and p50/p95 in ``clients``) of text searches with
+   1, 2, 4, 8 and 16 concurrent clients, alone and beside two whole-collection histogram requests (``beside_heavy``).
 4. **Peers** on the same vectors and queries, in-process (no HTTP): faiss ``IndexHNSWFlat`` (M=32,
    efConstruction=128) and usearch (connectivity 16, expansion_add 128) swept over ef, and qdrant-client
    local mode on the first ``--local-n`` points (it holds everything in Python and scans it).
@@ -293,14 +293,17 @@ async def _run_ours(args: argparse.Namespace, w: Workload, root: Path) -> dict[s
                 flush=True,
             )
 
-        async def clients(c: int, seconds: float) -> float:
+        async def clients(c: int, seconds: float, lat: list[float] | None = None) -> float:
             stop, done = time.perf_counter() + seconds, 0
 
             async def one(j: int) -> None:
                 nonlocal done
                 i = j
                 while time.perf_counter() < stop:
+                    t0 = time.perf_counter()
                     await post(*body("text", i % args.queries))
+                    if lat is not None:
+                        lat.append(time.perf_counter() - t0)
                     i += c
                     done += 1
 
@@ -308,7 +311,13 @@ async def _run_ours(args: argparse.Namespace, w: Workload, root: Path) -> dict[s
             await asyncio.gather(*(one(j) for j in range(c)))
             return done / (time.perf_counter() - t0)
 
-        out["qps"] = {str(c): round(await clients(c, args.seconds), 1) for c in args.clients}
+        # In-process ASGI: clients and server share one event loop and one GIL, so this is the app's own
+        # ceiling; bench/concurrency.py measures separate client processes over real HTTP.
+        out["qps"], out["clients"] = {}, {}
+        for c in args.clients:
+            lat = []
+            out["qps"][str(c)] = round(await clients(c, args.seconds, lat), 1)
+            out["clients"][str(c)] = {"qps": out["qps"][str(c)], **stats(lat)}
         print(f"ours qps by clients: {out['qps']}", flush=True)
         # Two whole-collection histograms (the heavy-request gate's two turns) beside 4 searching clients.
         heavy = [

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Validate the deployment files: docker-compose.yml, deploy/docker/*, deploy/k8s/.
+# Validate the deployment files: docker-compose.yml (+ docker-compose.cluster.yml), deploy/docker/*, deploy/k8s/.
 #
 #   scripts/validate_deploy.sh           # offline checks (what CI runs)
 #   scripts/validate_deploy.sh --build   # also build the CPU images, where a Docker engine exists
@@ -20,6 +20,9 @@ if docker compose version >/dev/null 2>&1; then
   # Placeholder secrets: config only interpolates, it starts nothing.
   QDRANT_API_KEY=x REDIS_PASSWORD=x POSTGRES_PASSWORD=x \
     docker compose --env-file deploy/.env.example --profile gpu config -q
+  QDRANT_API_KEY=x REDIS_PASSWORD=x POSTGRES_PASSWORD=x \
+    docker compose -f docker-compose.yml -f docker-compose.cluster.yml --env-file deploy/.env.example \
+    --profile gpu config -q
   echo "docker compose config: ok"
 else
   echo "docker compose plugin not installed: compose config skipped"

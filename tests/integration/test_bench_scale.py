@@ -53,6 +53,8 @@ def test_bench_scale_runs_and_reports_every_kind(tmp_path: Path) -> None:
         assert ours[kind]["recall_at_10"] >= 0.95, (kind, ours[kind])
         assert 0 < ours[kind]["p50_ms"] <= ours[kind]["p95_ms"]
     assert set(ours["qps"]) == {"1", "2"} and all(v > 0 for v in ours["qps"].values())
+    assert set(ours["clients"]) == {"1", "2"}
+    assert all(0 < r["p50_ms"] <= r["p95_ms"] and r["qps"] == ours["qps"][c] for c, r in ours["clients"].items())
     assert ours["build"]["build_s"] >= 0 and ours["build"]["peak_rss_mb"] > 0
     assert 0.2 < res["generator"]["stats"]["matched_image_text"] < 0.3
     if PEERS:

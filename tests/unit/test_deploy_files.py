@@ -41,6 +41,7 @@ yaml = pytest.importorskip("yaml")
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
+COMPOSE_CLUSTER = ROOT / "docker-compose.cluster.yml"
 ENV_EXAMPLE = ROOT / "deploy" / ".env.example"
 DOCKER_DIR = ROOT / "deploy" / "docker"
 DOCKERFILES = {
@@ -132,7 +133,12 @@ def env_example() -> dict[str, str]:
 
 
 def all_yaml_files() -> list[Path]:
-    files = [COMPOSE, *sorted((ROOT / "deploy").rglob("*.yaml")), *sorted((ROOT / "deploy").rglob("*.yml"))]
+    files = [
+        COMPOSE,
+        COMPOSE_CLUSTER,
+        *sorted((ROOT / "deploy").rglob("*.yaml")),
+        *sorted((ROOT / "deploy").rglob("*.yml")),
+    ]
     return [p for p in files if p.is_file()]
 
 
@@ -145,6 +151,7 @@ def test_every_yaml_file_parses(path: Path) -> None:
 def test_deploy_files_exist() -> None:
     for path in (
         COMPOSE,
+        COMPOSE_CLUSTER,
         ENV_EXAMPLE,
         DOCKERIGNORE,
         *DOCKERFILES.values(),
@@ -875,6 +882,170 @@ def test_qdrant_helm_values(services: dict[str, Any]) -> None:
         assert {"cpu", "memory"} <= set(values["resources"][kind])
     assert values["containerSecurityContext"]["runAsNonRoot"] is True
     assert values["podDisruptionBudget"]["enabled"] is True
+
+
+# --------------------------------------------------------- compose cluster ----
+# docker-compose.cluster.yml is an override: `docker compose -f docker-compose.yml -f
+# docker-compose.cluster.yml`. Compose merges mappings (environment, depends_on, services) key by key
+# and replaces scalars and `command`; merge_compose does the same for the keys these files use.
+
+PEERS = ("qdrant", "qdrant-2", "qdrant-3")
+
+
+def merge_compose(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {k: merge_compose(base[k], v) if k in base else v for k, v in override.items()} | {
+            k: v for k, v in base.items() if k not in override
+        }
+    return override
+
+
+@pytest.fixture(scope="module")
+def cluster_override() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE_CLUSTER.read_text(encoding="utf-8"))
+    assert isinstance(data, dict) and isinstance(data.get("services"), dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def cluster(compose: dict[str, Any], cluster_override: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = merge_compose(compose, cluster_override)["services"]
+    return merged
+
+
+def test_merge_compose_follows_compose_rules() -> None:
+    base = {"a": {"environment": {"X": "1", "Y": "2"}, "command": ["p", "q"]}}
+    over = {"a": {"environment": {"Y": "3"}, "command": ["r"]}, "b": {"image": "i:1.0"}}
+    assert merge_compose(base, over) == {"a": {"environment": {"X": "1", "Y": "3"}, "command": ["r"]}, "b": over["b"]}
+
+
+def test_cluster_files_match_compose_spec_schema(
+    compose: dict[str, Any], cluster_override: dict[str, Any], cluster: dict[str, Any]
+) -> None:
+    if importlib.util.find_spec("check_jsonschema") is None or importlib.util.find_spec("jsonschema") is None:
+        pytest.skip("check-jsonschema (which vendors the Compose Specification schema) is not installed")
+    import check_jsonschema
+    import jsonschema
+
+    schema_path = Path(check_jsonschema.__file__).parent / "builtin_schemas" / "vendor" / "compose-spec.json"
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    merged = merge_compose(compose, cluster_override)
+    for doc in (cluster_override, merged):
+        errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+        assert not errors, "\n".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors)
+
+
+def test_cluster_overrides_only_known_services(compose: dict[str, Any], cluster_override: dict[str, Any]) -> None:
+    # A typo in an override (`workers:`) would silently add a service with no image: every service the
+    # override names either exists in docker-compose.yml or is a new Qdrant peer with its own image.
+    for name, svc in cluster_override["services"].items():
+        assert name in compose["services"] or name in PEERS, f"the cluster file names unknown service {name}"
+        if name not in compose["services"]:
+            assert svc.get("image") == compose["services"]["qdrant"]["image"], f"{name}: same Qdrant as qdrant"
+
+
+def p2p_url(peer: str, env: dict[str, Any]) -> str:
+    return f"http://{peer}:{env['QDRANT__CLUSTER__P2P__PORT']}"
+
+
+def test_cluster_has_three_peers_in_one_raft_cluster(cluster: dict[str, Any], compose: dict[str, Any]) -> None:
+    assert set(PEERS) <= set(cluster)
+    ports = {cluster[p]["environment"]["QDRANT__CLUSTER__P2P__PORT"] for p in PEERS}
+    assert len(ports) == 1, f"every peer listens for p2p on the same port, not {ports}"
+    first = cluster["qdrant"]
+    for peer in PEERS:
+        svc, env = cluster[peer], cluster[peer]["environment"]
+        assert env["QDRANT__CLUSTER__ENABLED"] == "true", peer
+        assert (
+            env["QDRANT__SERVICE__API_KEY"] == compose["services"]["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"]
+        )
+        assert svc["image"] == compose["services"]["qdrant"]["image"], peer
+        command = svc["command"]
+        assert command[0] == "./qdrant", f"{peer}: runs the server binary (the image's working dir is /qdrant)"
+        # Every peer names itself by its compose host name, so it is found again after an IP change.
+        assert command[command.index("--uri") + 1] == p2p_url(peer, env), peer
+        if peer == "qdrant":
+            assert "--bootstrap" not in command, "the first peer starts the cluster"
+        else:
+            assert command[command.index("--bootstrap") + 1] == p2p_url("qdrant", first["environment"]), peer
+            assert cluster[peer]["depends_on"]["qdrant"]["condition"] == "service_healthy"
+        check = " ".join(svc["healthcheck"]["test"])
+        assert "/readyz" in check and "6333" in check, peer
+        # The p2p port takes writes without the API key: never published, and 6333 on loopback only.
+        for port in svc.get("ports", []):
+            assert str(port).startswith("127.0.0.1:") and not str(port).endswith(":6335"), (peer, port)
+
+
+def test_cluster_peers_have_their_own_volumes(cluster: dict[str, Any], cluster_override: dict[str, Any]) -> None:
+    declared = set(cluster_override.get("volumes") or {})
+    storage, snapshots = set(), set()
+    for peer in PEERS:
+        mounts = {str(v).rsplit(":", 1)[1]: str(v).split(":")[0] for v in cluster[peer]["volumes"]}
+        storage.add(mounts["/qdrant/storage"])
+        snapshots.add(mounts["/qdrant/snapshots"])
+        if peer != "qdrant":
+            assert {mounts["/qdrant/storage"], mounts["/qdrant/snapshots"]} <= declared, peer
+    assert len(storage) == len(snapshots) == len(PEERS), "two peers sharing a storage volume would corrupt it"
+
+
+def test_cluster_collection_layout(cluster: dict[str, Any], manifests: list[dict[str, Any]], monkeypatch: Any) -> None:
+    from services.core.settings import Settings
+
+    configmap = by_kind(manifests, "ConfigMap")["signifier-config"]["data"]
+    for name in ("api", "worker", "worker-gpu"):
+        env = cluster[name]["environment"]
+        layout = {k: env[k] for k in COLLECTION_SETTINGS}
+        assert layout == {k: configmap[k] for k in COLLECTION_SETTINGS}, f"{name}: compose and Kubernetes agree"
+        shards, copies, acks = (int(layout[k]) for k in COLLECTION_SETTINGS)
+        assert copies == 2 and shards % len(PEERS) == 0 and 1 <= acks <= copies, name
+        assert env["SIGNIFIER_QDRANT_URL"] == "http://qdrant:6333"
+        # The variables are the settings' own names: Settings reads them into QdrantSettings.
+        for key, value in layout.items():
+            monkeypatch.setenv(key, value)
+        q = Settings().qdrant
+        assert (q.shard_number, q.replication_factor, q.write_consistency_factor) == (shards, copies, acks)
+        # Signifier waits for every peer (a collection made on one peer gets one copy per shard).
+        for peer in PEERS:
+            assert cluster[name]["depends_on"][peer]["condition"] == "service_healthy", (name, peer)
+    # The single-node file keeps one shard, one copy.
+    assert yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]["api"]["environment"][
+        "SIGNIFIER_QDRANT__REPLICATION_FACTOR"
+    ].endswith(":-1}")
+
+
+def test_cluster_matches_the_helm_values(cluster: dict[str, Any]) -> None:
+    values = yaml.safe_load(QDRANT_VALUES.read_text(encoding="utf-8"))
+    assert values["replicaCount"] == len(PEERS)
+    port = values["config"]["cluster"]["p2p"]["port"]
+    assert all(cluster[p]["environment"]["QDRANT__CLUSTER__P2P__PORT"] == str(port) for p in PEERS)
+    assert values["image"]["tag"] == cluster["qdrant-2"]["image"].rpartition(":")[2]
+
+
+def test_cluster_file_uses_only_documented_variables() -> None:
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE_CLUSTER.read_text(encoding="utf-8")))
+    assert used <= set(env_example()), f"missing from deploy/.env.example: {sorted(used - set(env_example()))}"
+
+
+def test_docker_compose_config_cluster() -> None:
+    """The merged pair through `docker compose config`, where the compose plugin exists (no engine needed)."""
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker client")
+    probe = subprocess.run([docker, "compose", "version"], capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        pytest.skip("the docker compose plugin is not installed")
+    env = {**os.environ, "QDRANT_API_KEY": "x" * 32, "REDIS_PASSWORD": "y" * 32, "POSTGRES_PASSWORD": "z" * 32}
+    files = ["-f", str(COMPOSE), "-f", str(COMPOSE_CLUSTER), "--env-file", str(ENV_EXAMPLE)]
+    result = subprocess.run(
+        [docker, "compose", *files, "--profile", "gpu", "config", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 # -------------------------------------------------------------------- docs ----
