@@ -7,6 +7,7 @@ HTTP on 127.0.0.1: every finding of the shared-server review is reproduced again
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -77,12 +78,42 @@ class SharedServer:
             raise AssertionError(f"signifier {' '.join(args)} exited {res.returncode}:\n{res.stdout}\n{res.stderr}")
         return res
 
+    def run_cli_batch(self, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+        """``run_cli`` for several commands, in order, in one interpreter (``tests/support/cli_batch.py``):
+        the same command line and environment, one interpreter start instead of one per command. Each
+        must exit 0."""
+        res = subprocess.run(
+            [sys.executable, "-m", "tests.support.cli_batch", json.dumps(commands)],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        lines = res.stdout.splitlines()
+        if res.returncode != 0 or len(lines) != len(commands):
+            raise AssertionError(f"the command batch exited {res.returncode}:\n{res.stdout}\n{res.stderr}")
+        done = []
+        for line in lines:
+            r = json.loads(line)
+            if r["returncode"] != 0:
+                raise AssertionError(
+                    f"signifier {' '.join(r['args'])} exited {r['returncode']}:\n{r['stdout']}\n{r['stderr']}"
+                )
+            done.append(subprocess.CompletedProcess(r["args"], r["returncode"], r["stdout"], r["stderr"]))
+        return done
+
     def setup_teams(self) -> None:
+        """``signifier admin create-team`` for each team and ``create-key --quiet`` for each role in it."""
+        commands = []
         for team in TEAMS:
-            self.run_cli("admin", "create-team", team)
+            commands.append(["admin", "create-team", team])
+            commands += [["admin", "create-key", "--team", team, "--role", role, "--quiet"] for role in ROLES]
+        results = iter(self.run_cli_batch(*commands))
+        for team in TEAMS:
+            next(results)  # the team
             for role in ROLES:
-                out = self.run_cli("admin", "create-key", "--team", team, "--role", role, "--quiet").stdout
-                self.keys[(team, role)] = out.strip().splitlines()[-1]
+                self.keys[(team, role)] = next(results).stdout.strip().splitlines()[-1]
 
     # --- the process --------------------------------------------------------------------------
 
