@@ -103,7 +103,12 @@ def build_runtime(
         queue=build_queue(
             settings,
             JobContext(
-                pipeline, store, shared_store=settings.mode == "server", results=results, model=models.running
+                pipeline,
+                store,
+                shared_store=settings.mode == "server",
+                results=results,
+                model=models.running,
+                limits=settings.limits,
             ),
             jobs,
         ),
