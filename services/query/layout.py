@@ -88,11 +88,6 @@ def pca_fit(x: Vector) -> Pca2:
     return Pca2(mean, axes)
 
 
-def pca_2d(x: Vector) -> Vector:
-    """The rows projected on their two principal axes, as (n, 2) float32 (``pca_fit`` then ``project``)."""
-    return pca_fit(x).project(x)
-
-
 def umap_fit(x: Vector, init: Vector, seed: int | None = None) -> Any:
     """UMAP (cosine metric, 15 neighbours) fitted on the rows, started from ``init`` (the PCA layout,
     scaled); the fitted ``umap.UMAP`` (its ``embedding_`` is the rows' (n, 2) layout; ``transform`` places
@@ -112,11 +107,6 @@ def umap_fit(x: Vector, init: Vector, seed: int | None = None) -> Any:
     )
     model.fit(np.asarray(x, dtype=np.float32))
     return model
-
-
-def umap_2d(x: Vector, init: Vector, seed: int | None = None) -> Vector:
-    """The rows' UMAP layout (``umap_fit``), as (n, 2) float32."""
-    return np.asarray(umap_fit(x, init, seed).embedding_, dtype=np.float32)
 
 
 def umap_place(model: Any, x: Vector) -> Vector:

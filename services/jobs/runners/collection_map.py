@@ -44,6 +44,7 @@ from services.query.layout import (
 from services.query.scan import pages, scan, vectors_of
 
 SAMPLE_SEED = 0  # where the sample starts: the same collection gives the same sample, and the same map
+TRANSFORM_ROWS = 8_192  # points placed by one umap transform call (each call has a fixed cost)
 
 
 @dataclass(frozen=True)
@@ -165,25 +166,42 @@ class MapRunner(CollectionScanRunner):
 
     def _umap_all(self, reporter: Reporter, sample: Scanned, model: Any, ids: list[str]) -> Vector | None:
         """Every point of ``ids`` placed in the UMAP layout: the sample where it was fitted, the rest by
-        ``transform``, streamed; a point that arrived since the PCA pass is left out. None if cancelled."""
+        ``transform`` (``TRANSFORM_ROWS`` at a time), streamed; a point that arrived since the PCA pass is
+        left out. None if cancelled."""
         fitted = np.asarray(model.embedding_, dtype=np.float32)
         where = {pid: i for i, pid in enumerate(ids)}
         in_sample = {pid: i for i, pid in enumerate(sample.ids)}
         out = np.zeros((len(ids), 2), dtype=np.float32)
+        rows: list[int] = []  # positions in ``out`` of the buffered vectors
+        buffered: list[Vector] = []
+        pending = 0  # points read since the last progress report
+
+        def flush() -> None:
+            nonlocal pending
+            if buffered:
+                out[np.asarray(rows)] = umap_place(model, np.concatenate(buffered))
+                rows.clear()
+                buffered.clear()
+            self._progress(reporter, pending)
+            pending = 0
+
         for page in pages(self.store(), self.store_name, page_size=self.ctx.limits.job_batch_points):
             if reporter.cancelled():
                 return None
             kept, x = vectors_of(page, self.source.vector)
-            rows = [r for r, p in enumerate(kept) if p.id in where]
-            fresh = [r for r in rows if kept[r].id not in in_sample]
-            for r in rows:
-                if kept[r].id in in_sample:
-                    out[where[kept[r].id]] = fitted[in_sample[kept[r].id]]
+            fresh = []
+            for r, p in enumerate(kept):
+                if p.id in in_sample:
+                    out[where[p.id]] = fitted[in_sample[p.id]]
+                elif p.id in where:
+                    fresh.append(r)
+                    rows.append(where[p.id])
             if fresh:
-                placed = umap_place(model, x[np.asarray(fresh)])
-                for r, v in zip(fresh, placed, strict=True):
-                    out[where[kept[r].id]] = v
-            self._progress(reporter, len(page))
+                buffered.append(x[np.asarray(fresh)])
+            pending += len(page)
+            if len(rows) >= TRANSFORM_ROWS:
+                flush()
+        flush()
         return out
 
     def _clusters(

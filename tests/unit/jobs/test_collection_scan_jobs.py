@@ -4,88 +4,29 @@ the sample size the map is fitted on the stated sample and places every point by
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from services.core.settings import Limits
-from services.core.types import PointRecord, l2_normalize
 from services.jobs.kinds import DuplicatesSource, MapSource
-from services.jobs.results import JobResults
 from services.jobs.runners.base import JobContext
 from services.jobs.runners.collection_map import SAMPLE_SEED, MapRunner
 from services.jobs.runners.duplicates import DuplicatesRunner
 from services.query.dedup import duplicate_groups
 from services.query.layout import pca_fit
 from services.query.scan import scan
-from services.sources.items import FailedItem
-from services.vectorstore.base import CollectionSpec
 from services.vectorstore.embedded import EmbeddedStore
-
-DIM = 16
-
-
-class MemoryResults(JobResults):
-    def __init__(self) -> None:
-        self.saved: list[dict[str, Any]] = []
-
-    def save(self, job_id: str, collection_id: str, kind: str, points: int, data: dict[str, Any]) -> None:
-        self.saved.append({**data, "points": points})
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.batches: list[tuple[int, int]] = []
-
-    def progress(
-        self, done: int, failed: list[FailedItem], *, batch: int, timings: dict[str, float], skipped: int = 0
-    ) -> None:
-        self.batches.append((batch, done))
-
-    def cancelled(self) -> bool:
-        return False
-
-
-def _points(seed: int = 0) -> np.ndarray:
-    """Clusters of near-duplicates (one of 60, more than the first neighbour request), exact copies, and
-    scattered points: 400 unit rows."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    big = l2_normalize(rng.normal(size=DIM))
-    rows += [big + 0.02 * rng.normal(size=DIM) for _ in range(60)]
-    for _ in range(30):
-        c = l2_normalize(rng.normal(size=DIM))
-        rows += [c + 0.05 * rng.normal(size=DIM) for _ in range(int(rng.integers(1, 5)))]
-    x = l2_normalize(np.asarray(rows)).astype(np.float32)
-    copies = x[rng.integers(len(x), size=20)]  # exact duplicates of existing rows
-    scattered = l2_normalize(rng.normal(size=(400 - len(x) - len(copies), DIM))).astype(np.float32)
-    out: np.ndarray = np.concatenate([x, copies, scattered]).astype(np.float32)
-    return out
+from tests.unit.jobs.collection_data import MemoryResults, Recorder, all_vectors, filled_store
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Any:
-    s = EmbeddedStore(tmp_path, flush_interval_s=0, optimize_after=None)
-    s.create_collection(CollectionSpec("c", DIM))
-    x = _points()
-    rng = np.random.default_rng(1)
-    s.upsert(
-        "c",
-        [
-            PointRecord(str(uuid.UUID(bytes=rng.bytes(16))), {"image": v}, {"alt_text": f"a shape {i % 5}"})
-            for i, v in enumerate(x)
-        ],
-    )
+def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    s = filled_store(tmp_path)
     yield s
     s.close()
-
-
-def _all(store: EmbeddedStore) -> tuple[list[str], np.ndarray]:
-    page, _ = store.scroll("c", limit=10_000, with_vectors=True)
-    return [p.id for p in page], np.stack([p.vectors["image"] for p in page]).astype(np.float32)
 
 
 @pytest.mark.parametrize("threshold", [0.9, 0.97])
@@ -97,7 +38,7 @@ def test_duplicates_from_batched_neighbour_searches_equal_all_pairs(store: Embed
     assert outcome.done == 400
     assert [b for b, _ in rec.batches] == list(range(7)) and sum(n for _, n in rec.batches) == 400  # 7 batches
     got = results.saved[-1]
-    ids, x = _all(store)
+    ids, x = all_vectors(store)
     expected = duplicate_groups(x, threshold)
     assert len(expected[0].members) >= 60  # the big cluster: more neighbours than the first request asks
     assert {frozenset(g["ids"]) for g in got["groups"]} == {frozenset(ids[i] for i in g.members) for g in expected}
@@ -123,7 +64,7 @@ def test_map_above_the_sample_size_is_fitted_on_the_stated_sample(store: Embedde
     assert len(rec.batches) > 2 and len({b for b, _ in rec.batches}) == len(rec.batches)
     m = results.saved[-1]
     assert (m["method"], m["final"], m["sampled"], m["sample_size"], m["seed"]) == ("pca", True, True, 100, 0)
-    ids, x = _all(store)
+    ids, x = all_vectors(store)
     assert sorted(m["ids"]) == sorted(ids) and len(m["x"]) == len(m["cluster"]) == 400
     pages, coverage = scan(store, "c", 100, seed=SAMPLE_SEED)
     sample = np.stack([p.vectors["image"] for page in pages for p in page])
