@@ -113,7 +113,14 @@ def build_runtime(
         # Workers open the store themselves only in server mode; an embedded store is this process's alone.
         queue=build_queue(
             settings,
-            JobContext(pipeline, store, shared_store=settings.mode == "server", results=results, model=models.running),
+            JobContext(
+                pipeline,
+                store,
+                shared_store=settings.mode == "server",
+                results=results,
+                model=models.running,
+                limits=settings.limits,
+            ),
             jobs,
         ),
         query=build_query_services(sessions, encoder, text_cache, store, settings.limits, models),

@@ -46,14 +46,21 @@ class Limits(BaseModel):
     # Request-time whole-collection scans (opposition histograms, modality means) read every point up to this
     # many, and a uniform sample of this many above (the response says so); classify jobs read every point.
     scan_exact_points: int = Field(default=250_000, ge=1)
-    # The map and duplicates jobs hold every vector in memory (UMAP, all pairs): refused above this many.
-    max_layout_points: int = Field(default=250_000, ge=1)
+    # The map job fits PCA, k-means and UMAP on every point up to this many, and above it on a seeded sample
+    # of this many (the rest placed by the fitted projection and UMAP transform; the map says so).
+    layout_sample_points: int = Field(default=100_000, ge=32)
+    # Points the map and duplicates jobs read (and the duplicates job searches, in one batched request) at a
+    # time: their memory holds one batch of vectors, plus ids and coordinates for every point.
+    job_batch_points: int = Field(default=1_024, ge=1)
+    # Duplicates job: neighbours above the threshold asked of the store per point (the nearest this many; a
+    # point with more is linked to those, which joins the same group unless the rest link only through it).
+    max_duplicate_neighbours: int = Field(default=1_024, ge=1)
     max_rerank_candidates: int = 4_096  # nearest neighbours one dedup or diversity (MMR) search may draw
     max_concepts: int = 1_000  # saved concepts per collection
     # Opposition plane (POST .../plane): points placed per request; above it a stated, seeded sample.
     max_plane_points: int = 100_000
     # Rows of collection vectors kept in memory for the plane and relative scores (LRU over collections;
-    # 4 × dim bytes each: 300k × 512-d ≈ 600 MB).
+    # 4 × dim bytes each: 300k × 512-d ≈ 600 MB). A larger collection is streamed through each request instead.
     max_cached_points: int = 300_000
     max_templates: int = 32  # prompt templates per collection
     # Request bodies and filters; see docs/api.md ("Limits"). JSON bodies are cut off at this size while

@@ -83,9 +83,7 @@ class ConceptStore:
 
     def get(self, collection_id: str, collection: str, name: str) -> Concept:
         with self.sessions() as s:
-            row = s.scalar(
-                select(ConceptRow).where(ConceptRow.collection_id == collection_id, ConceptRow.name == name)
-            )
+            row = s.scalar(select(ConceptRow).where(ConceptRow.collection_id == collection_id, ConceptRow.name == name))
             if row is None:
                 raise ConceptNotFound(name, collection)
             return _concept(row)
@@ -103,9 +101,7 @@ class ConceptStore:
         """Create or replace a concept; returns it and whether it was created."""
         now = dt.datetime.now(dt.UTC)
         with self.sessions.begin() as s:
-            row = s.scalar(
-                select(ConceptRow).where(ConceptRow.collection_id == collection_id, ConceptRow.name == name)
-            )
+            row = s.scalar(select(ConceptRow).where(ConceptRow.collection_id == collection_id, ConceptRow.name == name))
             created = row is None
             if row is None:
                 count = s.scalar(select(func.count()).where(ConceptRow.collection_id == collection_id)) or 0
@@ -132,7 +128,7 @@ class ConceptStore:
 def check_templates(templates: Sequence[str], max_templates: int) -> tuple[str, ...]:
     """Validated templates: 1..``max_templates`` distinct strings, each with exactly one ``{}``."""
     if not templates:
-        raise InvalidInput("give at least one template, e.g. \"a photo of {}\" (or DELETE to remove them)")
+        raise InvalidInput('give at least one template, e.g. "a photo of {}" (or DELETE to remove them)')
     if len(templates) > max_templates:
         raise InvalidInput(f"at most {max_templates} templates, got {len(templates)}")
     for i, t in enumerate(templates):
@@ -184,4 +180,3 @@ class TemplateStore:
     def _forget(self, collection_id: str) -> None:
         with self._lock:
             self._cache.pop(collection_id, None)
-

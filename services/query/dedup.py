@@ -1,11 +1,15 @@
-"""Near-duplicates as pure numpy: which ranked hits repeat a higher-ranked one, and duplicate groups.
+"""Near-duplicates: which ranked hits repeat a higher-ranked one, and duplicate groups.
 
 Vectors are unit-norm float32 (the store's invariant), so the cosine similarity of two points is their
-dot product. Work is done in row blocks so memory stays at ``block × n`` floats, never ``n × n``.
+dot product. ``duplicate_groups`` compares all pairs in row blocks (memory ``block × n`` floats, time n²);
+``LinkGroups`` builds the same groups from links found by nearest-neighbour searches, holding only an
+index per point id, so the duplicates job streams a collection of any size (``jobs/runners/duplicates.py``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -93,3 +97,87 @@ def duplicate_groups(x: Vector, threshold: float, progress: object = None) -> li
         out.append(DuplicateGroup(members, float(lo[idx].min()), float(hi[idx].max())))
     out.sort(key=lambda g: (-len(g.members), g.members[0]))
     return out
+
+
+def vector_key(v: Vector) -> bytes:
+    """A 16-byte digest of a vector's float32 bytes: equal keys, the same vector (an exact duplicate)."""
+    return hashlib.blake2b(np.ascontiguousarray(v, dtype=np.float32).tobytes(), digest_size=16).digest()
+
+
+class IdGroup(NamedTuple):
+    """Point ids linked by cosine ≥ threshold (in the order the scan met them) and their pairs' extremes."""
+
+    ids: list[str]
+    min_similarity: float
+    max_similarity: float
+
+    @property
+    def exact(self) -> bool:
+        """Every linked pair is the same vector (up to float32 rounding)."""
+        return self.min_similarity >= EXACT_COSINE
+
+
+class LinkGroups:
+    """Union-find over point ids: ``link(a, b, cosine)`` for each pair found at or above the threshold;
+    ``groups()`` are the connected components of two or more points, largest first (ties: by the first
+    member met), each member list in the order ``seen`` met them. Memory: a few numbers per point."""
+
+    def __init__(self) -> None:
+        self._index: dict[str, int] = {}
+        self._ids: list[str] = []
+        self._parent: list[int] = []
+        self._order: list[float] = []  # the scan's ordinal of each point (inf: only met as a neighbour)
+        self._lo: list[float] = []
+        self._hi: list[float] = []
+        self._seen = 0
+
+    def _node(self, pid: str) -> int:
+        i = self._index.get(pid)
+        if i is None:
+            i = self._index[pid] = len(self._ids)
+            self._ids.append(pid)
+            self._parent.append(i)
+            self._order.append(math.inf)
+            self._lo.append(math.inf)
+            self._hi.append(-math.inf)
+        return i
+
+    def seen(self, pid: str) -> int:
+        """Record that the scan met ``pid`` (its place in the groups' member order); returns its index."""
+        i = self._node(pid)
+        if self._order[i] == math.inf:
+            self._order[i] = self._seen
+            self._seen += 1
+        return i
+
+    def _root(self, i: int) -> int:
+        parent = self._parent
+        root = i
+        while parent[root] != root:
+            root = parent[root]
+        while parent[i] != root:  # path compression
+            parent[i], i = root, parent[i]
+        return root
+
+    def link(self, a: str, b: str, similarity: float) -> None:
+        i, j = self._node(a), self._node(b)
+        ri, rj = self._root(i), self._root(j)
+        if ri != rj:
+            self._parent[rj] = ri
+        self._lo[i] = min(self._lo[i], similarity)
+        self._hi[i] = max(self._hi[i], similarity)
+
+    def groups(self) -> list[IdGroup]:
+        members: dict[int, list[int]] = {}
+        for i in range(len(self._ids)):
+            members.setdefault(self._root(i), []).append(i)
+        out = []
+        for group in members.values():
+            if len(group) < 2:
+                continue
+            group.sort(key=lambda k: (self._order[k], self._ids[k]))
+            lo = min(self._lo[k] for k in group)
+            hi = max(self._hi[k] for k in group)
+            out.append(IdGroup([self._ids[k] for k in group], lo, hi))
+        out.sort(key=lambda g: (-len(g.ids), self._order[self._index[g.ids[0]]], g.ids[0]))
+        return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -61,24 +61,37 @@ _STOP = frozenset(
 )
 
 
-def pca_2d(x: Vector) -> Vector:
-    """The rows projected on their two principal axes (centred; eigenvectors of the d × d covariance),
-    as (n, 2) float32. Fewer than two rows (or a rank below 2) give zeros in the missing axes."""
-    x64 = np.asarray(x, dtype=np.float64)
-    out = np.zeros((len(x64), 2), dtype=np.float32)
-    if len(x64) < 2:
+class Pca2(NamedTuple):
+    """A fitted 2-D PCA: the rows' mean (d,) and their two principal axes (d, 2), float64."""
+
+    mean: np.ndarray
+    axes: np.ndarray
+
+    def project(self, x: Vector) -> Vector:
+        """Rows (n, d) on the two axes, as (n, 2) float32."""
+        out: Vector = ((np.asarray(x, dtype=np.float64) - self.mean) @ self.axes).astype(np.float32)
         return out
-    centred = x64 - x64.mean(axis=0)
+
+
+def pca_fit(x: Vector) -> Pca2:
+    """The two principal axes of the rows (centred; eigenvectors of the d × d covariance), signs fixed so
+    that the same data gives the same map. Fewer than two rows (or a rank below 2) give zero axes."""
+    x64 = np.asarray(x, dtype=np.float64)
+    d = x64.shape[1] if x64.ndim == 2 else 0
+    if len(x64) < 2:
+        return Pca2(np.zeros(d), np.zeros((d, 2)))
+    mean = x64.mean(axis=0)
+    centred = x64 - mean
     _, vecs = np.linalg.eigh(centred.T @ centred)
-    axes = vecs[:, ::-1][:, :2]  # eigh sorts ascending
+    axes = vecs[:, ::-1][:, :2].copy()  # eigh sorts ascending
     axes *= np.sign(axes[np.argmax(np.abs(axes), axis=0), [0, 1]])  # a fixed sign: the same data, the same map
-    out[:] = centred @ axes
-    return out
+    return Pca2(mean, axes)
 
 
-def umap_2d(x: Vector, init: Vector, seed: int | None = None) -> Vector:
-    """UMAP (cosine metric, 15 neighbours) of the rows, started from ``init`` (the PCA layout, scaled),
-    as (n, 2) float32. ``seed`` makes it reproducible but single-threaded. Needs more than 16 rows."""
+def umap_fit(x: Vector, init: Vector, seed: int | None = None) -> Any:
+    """UMAP (cosine metric, 15 neighbours) fitted on the rows, started from ``init`` (the PCA layout,
+    scaled); the fitted ``umap.UMAP`` (its ``embedding_`` is the rows' (n, 2) layout; ``transform`` places
+    new rows). ``seed`` makes it reproducible but single-threaded. Needs more than 16 rows."""
     import umap  # heavy (numba): imported when a map job runs, not when the API starts
 
     start = np.asarray(init, dtype=np.float64)
@@ -92,7 +105,20 @@ def umap_2d(x: Vector, init: Vector, seed: int | None = None) -> Vector:
         random_state=seed,
         low_memory=True,
     )
-    return np.asarray(model.fit_transform(np.asarray(x, dtype=np.float32)), dtype=np.float32)
+    model.fit(np.asarray(x, dtype=np.float32))
+    return model
+
+
+def umap_place(model: Any, x: Vector) -> Vector:
+    """New rows placed in a fitted UMAP layout (``umap.UMAP.transform``: their nearest fitted rows, then
+    a short optimisation of the new points only), as (n, 2) float32."""
+    return np.asarray(model.transform(np.asarray(x, dtype=np.float32)), dtype=np.float32)
+
+
+def nearest_labels(x: Vector, centroids: Vector) -> np.ndarray:
+    """Each row's cluster: its nearest (largest cosine) unit centroid, as k-means assigns them."""
+    labels: np.ndarray = np.argmax(np.asarray(x, dtype=np.float32) @ np.asarray(centroids, dtype=np.float32).T, axis=1)
+    return labels
 
 
 def default_clusters(n: int) -> int:

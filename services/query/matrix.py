@@ -6,8 +6,10 @@ product over the cached (n, d) float32 matrix takes milliseconds. The cache hold
 replica), and is stale once the collection's point count moves, as for the modality means
 (``services/query/modality.py``): a change that keeps the count is not noticed until it moves.
 
-Memory is bounded: at most ``max_points`` rows over all cached matrices (least recently used go first);
-a collection larger than that on its own is refused (``SIGNIFIER_LIMITS__MAX_CACHED_POINTS``).
+Memory is bounded: at most ``max_points`` rows over all cached matrices (least recently used go first).
+A collection larger than that on its own is not cached: ``stream_scores`` streams its vectors through the
+request a page at a time instead, keeping only an id and a few scores per point (rows sorted by id, as in
+the matrix, so both ways give the same rows, the same samples and the same numbers).
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from services.core.errors import InvalidInput
 from services.core.types import Vector
 from services.query.scan import pages, vectors_of
 from services.vectorstore.base import VectorStore
@@ -53,20 +55,9 @@ def sample_rows(n: int, size: int, seed: int) -> npt.NDArray[np.int64]:
     return np.sort(rng.choice(n, size=size, replace=False)).astype(np.int64)
 
 
-def check_scan_size(store: VectorStore, collection: str, label: str, max_points: int) -> int:
-    """The collection's point count; raises ``InvalidInput`` above ``max_points`` (the matrix must fit in memory)."""
-    n = store.count(collection)
-    if n > max_points:
-        raise InvalidInput(
-            f"collection {label!r} has {n:,} points; the plane and relative scores hold a collection's vectors "
-            f"in memory, limited to {max_points:,} rows (SIGNIFIER_LIMITS__MAX_CACHED_POINTS)"
-        )
-    return n
-
-
-def read_matrix(store: VectorStore, collection: str, using: str, label: str, max_points: int) -> VectorMatrix:
+def read_matrix(store: VectorStore, collection: str, using: str) -> VectorMatrix:
     """One scan of the collection: its ``using`` vectors as a matrix, rows sorted by id."""
-    n = check_scan_size(store, collection, label, max_points)
+    n = store.count(collection)
     ids: list[str] = []
     blocks: list[Vector] = []
     for page in pages(store, collection):
@@ -82,6 +73,40 @@ def read_matrix(store: VectorStore, collection: str, using: str, label: str, max
     return VectorMatrix(using, sorted_ids, matrix, n, {p: i for i, p in enumerate(sorted_ids)})
 
 
+@dataclass(frozen=True)
+class StreamedScores:
+    """``scores[i]`` (a row of k values) of the point ``ids[i]``, ids ascending, from one streamed scan."""
+
+    ids: tuple[str, ...]
+    scores: npt.NDArray[np.float64]
+    points: int
+
+    def rows_of(self, ids: list[str]) -> np.ndarray:
+        """Row indices of the given ids that were scored (others are left out), in the order given."""
+        index = {p: i for i, p in enumerate(self.ids)}
+        return np.asarray([index[i] for i in ids if i in index], dtype=np.int64)
+
+
+def stream_scores(
+    store: VectorStore, collection: str, using: str, score: Callable[[Vector], npt.ArrayLike]
+) -> StreamedScores:
+    """``score`` (an (m, d) page of ``using`` vectors → (m, k) values) over every point, a page at a time;
+    memory: the ids and k values per point, and one page of vectors."""
+    n = store.count(collection)
+    ids: list[str] = []
+    blocks: list[npt.NDArray[np.float64]] = []
+    for page in pages(store, collection):
+        kept, x = vectors_of(page, using)
+        if kept:
+            ids.extend(p.id for p in kept)
+            values = np.asarray(score(x), dtype=np.float64)
+            blocks.append(values.reshape(len(kept), -1))
+    if not blocks:
+        return StreamedScores((), np.zeros((0, 0)), n)
+    order = np.argsort(np.asarray(ids))
+    return StreamedScores(tuple(ids[i] for i in order), np.concatenate(blocks)[order], n)
+
+
 class VectorMatrices:
     """The process's cache of ``VectorMatrix`` per (store collection, vector name), LRU over ``max_points`` rows."""
 
@@ -91,16 +116,20 @@ class VectorMatrices:
         self._lock = threading.Lock()
         self._loading = threading.Lock()  # one scan at a time: two requests for one collection share it
 
-    def get(self, store: VectorStore, collection: str, using: str, label: str) -> VectorMatrix:
+    def get(self, store: VectorStore, collection: str, using: str) -> VectorMatrix | None:
+        """The collection's cached matrix (read now if need be); None when it has more than ``max_points``
+        points, too many to hold: the caller streams it (``stream_scores``)."""
         key = (collection, using)
         cached = self._fresh(store, key)
         if cached is not None:
             return cached
+        if store.count(collection) > self.max_points:
+            return None
         with self._loading:
             cached = self._fresh(store, key)
             if cached is not None:
                 return cached
-            m = read_matrix(store, collection, using, label, self.max_points)
+            m = read_matrix(store, collection, using)
             with self._lock:
                 self._cache[key] = (time.monotonic(), m)
                 self._cache.move_to_end(key)

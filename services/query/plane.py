@@ -2,7 +2,8 @@
 
 Each pole is an expression composed as for ``/oppositions`` (``compose_expression``: a unit vector), so
 for unit ``p`` a coordinate is the exact delta ``p · (A − B)`` in cosine units, in [-2, 2]. The deltas
-come from one matrix product over the collection's cached vectors (``services/query/matrix.py``).
+come from one matrix product over the collection's cached vectors (``services/query/matrix.py``), or,
+for a collection too large to cache, from its vectors streamed a page at a time through this request.
 
 Above ``sample`` points a seeded random sample (rows sorted by id, ``numpy.random.default_rng(seed)``,
 without replacement) is placed; the quadrant extremes are always taken over every matching point.
@@ -19,7 +20,7 @@ import numpy.typing as npt
 from services.core.settings import Limits
 from services.core.types import Payload, Vector
 from services.query.compose import axis
-from services.query.matrix import VectorMatrices, sample_rows
+from services.query.matrix import StreamedScores, VectorMatrices, sample_rows, stream_scores
 from services.query.resolve import Resolver
 from services.query.search import QueryInfo, compose_expression
 from services.vectorstore.filters import Filter
@@ -70,6 +71,7 @@ class PlaneResult:
     seed: int
     quadrants: list[Quadrant]
     timings: dict[str, float] = field(default_factory=dict)
+    streamed: bool = False  # the vectors were streamed through the request (too many to cache)
 
     @property
     def sampled(self) -> bool:
@@ -142,20 +144,28 @@ def plane(
     dx, dy = pole_difference(xa.vector, xb.vector), pole_difference(ya.vector, yb.vector)
     t1 = time.perf_counter()
     store, name = resolver.store, resolver.collection
-    m = matrices.get(store, name, using, resolver.label or name)
+    m = matrices.get(store, name, using)
+    streamed: StreamedScores | None = None
+    if m is None:  # too large to hold: both deltas of every point from one streamed scan
+        streamed = stream_scores(store, name, using, lambda x: np.stack([deltas(x, dx), deltas(x, dy)], axis=1))
+    ids, rows_of = (m.ids, m.rows_of) if m is not None else (streamed.ids, streamed.rows_of)  # type: ignore[union-attr]
     t2 = time.perf_counter()
-    rows: npt.NDArray[np.int64] = np.arange(len(m.ids), dtype=np.int64)
-    if filter is not None and not filter.is_empty() and len(m.ids):
-        hits = store.search(name, xa.vector, using=using, limit=len(m.ids), filter=filter)
-        rows = np.sort(m.rows_of([h.id for h in hits]))
-    sub = m.matrix[rows] if len(rows) != len(m.ids) else m.matrix
-    x_all, y_all = deltas(sub, dx), deltas(sub, dy)
+    rows: npt.NDArray[np.int64] = np.arange(len(ids), dtype=np.int64)
+    if filter is not None and not filter.is_empty() and len(ids):
+        hits = store.search(name, xa.vector, using=using, limit=len(ids), filter=filter)
+        rows = np.sort(rows_of([h.id for h in hits]))
+    if m is not None:
+        sub = m.matrix[rows] if len(rows) != len(ids) else m.matrix
+        x_all, y_all = deltas(sub, dx), deltas(sub, dy)
+    else:
+        xy = streamed.scores[rows].astype(np.float32).reshape(len(rows), 2)  # type: ignore[union-attr]
+        x_all, y_all = xy[:, 0].copy(), xy[:, 1].copy()
     t3 = time.perf_counter()
     quads = []
     for qx, qy, count, top in quadrant_extremes(x_all, y_all, extremes):
-        ids = [m.ids[rows[i]] for i in top]
-        payloads = {r.id: r.payload for r in store.retrieve(name, ids)} if ids else {}
-        pairs = zip(ids, top, strict=True)
+        top_ids = [ids[rows[i]] for i in top]
+        payloads = {r.id: r.payload for r in store.retrieve(name, top_ids)} if top_ids else {}
+        pairs = zip(top_ids, top, strict=True)
         points = [Extreme(p, float(x_all[i]), float(y_all[i]), payloads.get(p, {})) for p, i in pairs]
         quads.append(Quadrant(qx, qy, count, points))
     keep = sample_rows(len(rows), sample, seed)
@@ -167,7 +177,7 @@ def plane(
         "total_ms": (time.perf_counter() - t0) * 1e3,
     }
     return PlaneResult(
-        ids=[m.ids[rows[i]] for i in keep],
+        ids=[ids[rows[i]] for i in keep],
         x=placed_x,
         y=placed_y,
         x_axis=_axis(xa.info(using), xb.info(using), dx, placed_x),
@@ -176,4 +186,5 @@ def plane(
         seed=seed,
         quadrants=quads,
         timings=timings,
+        streamed=streamed is not None,
     )

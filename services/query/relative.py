@@ -19,9 +19,10 @@ import numpy.typing as npt
 from services.core.errors import InvalidInput
 from services.core.settings import Limits
 from services.core.types import Payload, Vector
-from services.query.matrix import VectorMatrices, VectorMatrix, sample_rows
+from services.query.matrix import VectorMatrices, VectorMatrix, sample_rows, stream_scores
 from services.query.resolve import Resolver
 from services.query.search import QueryInfo, SearchResult, compose_expression
+from services.vectorstore.base import VectorStore
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,19 @@ def baseline(matrix: VectorMatrix, query: Vector, background: Vector | None, sam
         raise InvalidInput("relative scores need a collection of at least 2 points with this vector")
     rows = sample_rows(n, sample, seed)
     r = np.sort(relative_scores(matrix.matrix[rows], query, background))
+    return Baseline(r, float(r.mean()), float(r.std()), seed, n)
+
+
+def streamed_baseline(
+    store: VectorStore, collection: str, using: str, query: Vector, background: Vector | None, sample: int, seed: int
+) -> Baseline:
+    """``baseline`` for a collection too large to cache: every point's relative score from one streamed
+    scan (rows sorted by id, as in the matrix), then the same stated sample of them."""
+    scored = stream_scores(store, collection, using, lambda x: relative_scores(x, query, background))
+    n = len(scored.ids)
+    if n < 2:
+        raise InvalidInput("relative scores need a collection of at least 2 points with this vector")
+    r = np.sort(scored.scores[sample_rows(n, sample, seed), 0])
     return Baseline(r, float(r.mean()), float(r.std()), seed, n)
 
 
@@ -130,8 +144,12 @@ def with_relative(
         composed = [compose_expression(b, resolver, limits) for b in options.background]
         bg_vectors = np.stack([c.vector for c in composed]).astype(np.float32)
         bg_labels = [c.info(using).expression for c in composed]
-    m = matrices.get(resolver.store, resolver.collection, using, resolver.label or resolver.collection)
-    base = baseline(m, result.vector, bg_vectors, options.sample, options.seed)
+    m = matrices.get(resolver.store, resolver.collection, using)
+    if m is not None:
+        base = baseline(m, result.vector, bg_vectors, options.sample, options.seed)
+    else:
+        store, name = resolver.store, resolver.collection
+        base = streamed_baseline(store, name, using, result.vector, bg_vectors, options.sample, options.seed)
     hits = result.hits
     r = np.asarray([h.score for h in hits], dtype=np.float64)
     if bg_vectors is not None and hits:

@@ -94,6 +94,19 @@ class VectorStore(ABC):
         cosine to ``vector``. Qdrant computes it (Edge and server alike); a store without it says so."""
         raise InvalidInput(f"this vector store ({type(self).__name__}) offers no MMR search")
 
+    def neighbours(
+        self, name: str, vectors: Vector, using: str = "image", threshold: float = 0.0, limit: int = 64
+    ) -> list[list[tuple[str, float]]]:
+        """For each row of ``vectors`` (m, d): up to ``limit`` points whose ``using`` vector has cosine ≥
+        ``threshold`` with it, best first, as (id, score), no payload. As exact as the backend's ``search``.
+
+        This default asks ``search`` once per row; backends override it with one batched request."""
+        out = []
+        for v in np.asarray(vectors, dtype=np.float32):
+            hits = self.search(name, v, using=using, limit=limit)
+            out.append([(h.id, h.score) for h in hits if h.score >= threshold])
+        return out
+
     @abstractmethod
     def scroll(
         self, name: str, limit: int = 256, offset: str | None = None, with_vectors: bool = False
@@ -195,6 +208,14 @@ def check_search(spec: CollectionSpec, vector: object, using: str, limit: int, o
     if offset < 0:
         raise InvalidInput(f"offset must not be negative, got {offset}")
     return check_vector(vector, spec.dim, "query vector")
+
+
+def check_neighbours(spec: CollectionSpec, vectors: object, using: str, limit: int) -> list[list[float]]:
+    """Validate a batched neighbour search; returns the query rows as lists of floats."""
+    rows = np.asarray(vectors, dtype=np.float32)
+    if rows.ndim != 2:
+        raise InvalidInput(f"neighbour queries must be a 2-D array of rows, got shape {rows.shape}")
+    return [check_search(spec, r, using, limit, 0).tolist() for r in rows]
 
 
 def check_mmr(

@@ -60,6 +60,7 @@ from services.vectorstore.base import (
     VectorStore,
     check_collection_name,
     check_mmr,
+    check_neighbours,
     check_payload,
     check_point,
     check_point_id,
@@ -344,6 +345,29 @@ class EmbeddedStore(VectorStore):
             )
             scored = shard.query(request)
         return hits_from(scored, with_vectors)
+
+    def neighbours(
+        self, name: str, vectors: Vector, using: str = "image", threshold: float = 0.0, limit: int = 64
+    ) -> list[list[tuple[str, float]]]:
+        with self._use(name) as (col, shard):
+            rows = check_neighbours(col.spec, vectors, using, limit)
+            if not rows:
+                return []
+            batch = qe.QueryBatchRequest(
+                [
+                    qe.QueryRequest(
+                        limit=limit,
+                        query=qe.Query.Nearest(r, using=using),
+                        with_payload=False,
+                        with_vector=False,
+                        score_threshold=threshold,
+                        params=self._search_params,
+                    )
+                    for r in rows
+                ]
+            )
+            found = shard.query_batch(batch)
+        return [[(str(p.id), float(p.score)) for p in hits] for hits in found]
 
     def scroll(
         self, name: str, limit: int = 256, offset: str | None = None, with_vectors: bool = False

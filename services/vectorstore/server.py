@@ -37,6 +37,7 @@ from services.vectorstore.base import (
     VectorStore,
     check_collection_name,
     check_mmr,
+    check_neighbours,
     check_payload,
     check_point,
     check_point_id,
@@ -224,6 +225,28 @@ class ServerStore(VectorStore):
                 with_vectors=with_vectors,
             ).points
         return hits_from(scored, with_vectors)
+
+    def neighbours(
+        self, name: str, vectors: Vector, using: str = "image", threshold: float = 0.0, limit: int = 64
+    ) -> list[list[tuple[str, float]]]:
+        rows = check_neighbours(self._spec(name), vectors, using, limit)
+        if not rows:
+            return []
+        requests = [
+            models.QueryRequest(
+                query=r,
+                using=using,
+                limit=limit,
+                score_threshold=threshold,
+                params=self._search_params,
+                with_payload=False,
+                with_vector=False,
+            )
+            for r in rows
+        ]
+        with self._errors(name):
+            found = self._client.query_batch_points(self._full(name), requests=requests)
+        return [[(str(p.id), float(p.score)) for p in res.points] for res in found]
 
     def search_mmr(
         self,

@@ -11,7 +11,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from services.accounts.principal import LOCAL_OWNER
-from services.query.layout import pca_2d
+from services.query.layout import pca_fit
 from tests.integration.query_helpers import b64, mini_collection, ok, png, wait_job  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -90,7 +90,7 @@ def test_map_is_stored_with_pca_then_umap_and_goes_stale(api, mini: str) -> None
     p = ok(api.get(f"/v1/collections/{mini}/map"))
     assert p["method"] == "pca" and p["final"]
     order = [ids.index(i) for i in p["ids"]]
-    expected = pca_2d(x[order]).astype(np.float64)
+    expected = pca_fit(x[order]).project(x[order]).astype(np.float64)
     expected = (expected - expected.min(axis=0)) / (expected.max(axis=0) - expected.min(axis=0))
     np.testing.assert_allclose(np.stack([p["x"], p["y"]], axis=1), expected, atol=2e-4)
     centred = x[order].astype(np.float64) - x[order].mean(axis=0)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from services.query.matrix import VectorMatrices
 from tests.integration.query_helpers import ok, share
 
 pytestmark = pytest.mark.integration
@@ -104,6 +105,35 @@ def test_plane_filter_places_only_matching_points(api: Any, stored: Any) -> None
     stars = {i for i, p in zip(ids, payloads, strict=True) if p["shape"] == "star"}
     assert {p["id"] for p in res["points"]} == stars and res["total"] == len(stars)
     assert all(e["payload"]["shape"] == "star" for q in res["quadrants"] for e in q["extremes"])
+
+
+def test_a_collection_too_large_to_cache_is_streamed_to_the_same_answer(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above MAX_CACHED_POINTS the plane and relative scores stream the vectors through the request: the
+    same points, coordinates, quadrants and baseline as from the cached matrix."""
+    bodies = [{"extremes": 5}, {"limit": 40, "seed": 2}, {"filter": {"shape": "star"}}]
+    search = {"expression": '"a blue shape"', "limit": 20, "relative_sample": 100, "background": ['"asdfgh"']}
+    cached = [_plane(api, **b) for b in bodies]
+    cached_search = ok(api.post(f"{C}/search", json=search))
+    assert not any(c["streamed"] for c in cached)
+    monkeypatch.setattr(api.app.state.runtime.query, "matrices", VectorMatrices(100))  # an empty cache of 100 rows
+    for body, want in zip(bodies, cached, strict=True):
+        got = _plane(api, **body)
+        assert got["streamed"] is True
+        assert (got["total"], got["placed"], got["sampled"]) == (want["total"], want["placed"], want["sampled"])
+        assert [p["id"] for p in got["points"]] == [p["id"] for p in want["points"]]
+        for axis in ("x", "y"):
+            np.testing.assert_allclose([p[axis] for p in got["points"]], [p[axis] for p in want["points"]], atol=2e-5)
+            assert got[f"{axis}_axis"]["std"] == pytest.approx(want[f"{axis}_axis"]["std"], abs=1e-6)
+        for g, w in zip(got["quadrants"], want["quadrants"], strict=True):
+            assert (g["count"], [e["id"] for e in g["extremes"]]) == (w["count"], [e["id"] for e in w["extremes"]])
+    got_search = ok(api.post(f"{C}/search", json=search))
+    rel, want_rel = got_search["relative"], cached_search["relative"]
+    assert (rel["sample"], rel["seed"], rel["points"]) == (want_rel["sample"], want_rel["seed"], want_rel["points"])
+    assert rel["mean"] == pytest.approx(want_rel["mean"], abs=1e-9) and rel["std"] == pytest.approx(want_rel["std"])
+    assert [h["id"] for h in got_search["hits"]] == [h["id"] for h in cached_search["hits"]]
+    assert [h["z"] for h in got_search["hits"]] == pytest.approx([h["z"] for h in cached_search["hits"]], abs=1e-6)
 
 
 @pytest.mark.parametrize(

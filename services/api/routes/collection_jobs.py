@@ -1,4 +1,4 @@
-"""Shared by the map and duplicates routes: the refusal of oversized scans, the stored result's status."""
+"""Shared by the map and duplicates routes: the refusal of empty collections, the stored result's status."""
 
 from __future__ import annotations
 
@@ -22,11 +22,6 @@ def check_scan(runtime: Runtime, info: CollectionInfo, what: str) -> None:
     n = runtime.store.count(info.store_name)
     if n == 0:
         raise InvalidInput(f"collection {info.name!r} is empty: there is nothing to {what}")
-    if n > runtime.settings.limits.max_layout_points:
-        raise InvalidInput(
-            f"collection {info.name!r} has {n:,} points; {what} jobs are limited to "
-            f"{runtime.settings.limits.max_layout_points:,} (SIGNIFIER_LIMITS__MAX_LAYOUT_POINTS)"
-        )
 
 
 def status_of(result: JobResult, current: int) -> dict[str, object]:

@@ -38,6 +38,8 @@ class DuplicatesOut(ResultStatus):
     vector: str
     compared: int = Field(description="Points compared (those with the vector).")
     left_out: int
+    searched: int = Field(0, description="Neighbour searches made: one per distinct vector (exact copies share one).")
+    max_neighbours: int = Field(0, description="Neighbours at or above the threshold asked per point, at most.")
     total_groups: int
     duplicates: int = Field(description="Points beyond the first of each group (what removing them would save).")
     groups: list[GroupOut] = Field(description="Largest first; a page of them (offset, limit).")
@@ -47,7 +49,8 @@ class DuplicatesOut(ResultStatus):
 def find_duplicates(
     info: CollectionDep, body: DuplicatesRequest, runtime: RuntimeDep, principal: PrincipalDep
 ) -> JobAccepted:
-    """Group the collection's exact and near duplicates (a job; all pairs compared exactly: O(n²))."""
+    """Group the collection's exact and near duplicates (a job: each point's neighbours above the threshold,
+    from the store's batched searches, linked into groups; any size)."""
     check_scan(runtime, info, "duplicates")
     job_id = new_job_id()
     source = DuplicatesSource(collection_id=info.id, job_id=job_id, threshold=body.threshold, vector=body.vector)

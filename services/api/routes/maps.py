@@ -45,6 +45,15 @@ class MapOut(ResultStatus):
     final: bool = Field(description="False while a UMAP layout is still to replace this PCA view.")
     vector: str
     left_out: int = Field(description="Points without the vector (not placed).")
+    sample_size: int = Field(
+        0,
+        description="Points the layout was fitted on: every placed point, or the sample "
+        "(SIGNIFIER_LIMITS__LAYOUT_SAMPLE_POINTS).",
+    )
+    sampled: bool = Field(
+        False, description="True when PCA, k-means and UMAP were fitted on a sample and the rest placed."
+    )
+    seed: int = Field(0, description="Where the sample starts: the ids after a seeded random id, in id order.")
     ids: list[str]
     x: list[float] = Field(description="In [0, 1], one per id.")
     y: list[float]

@@ -89,6 +89,11 @@ class PlaneResponse(BaseModel):
     seed: int
     decimals: int = Field(DECIMALS, description="Coordinates are rounded to this many decimals.")
     quadrants: list[QuadrantOut]
+    streamed: bool = Field(
+        False,
+        description="True when the collection had more points than are cached (SIGNIFIER_LIMITS__MAX_CACHED_POINTS) "
+        "and its vectors were streamed through this request (exact all the same, slower).",
+    )
     timings: dict[str, float]
 
 
@@ -122,6 +127,7 @@ def render(res: PlaneResult) -> bytes:
             }
             for q in res.quadrants
         ],
+        "streamed": res.streamed,
         "timings": res.timings,
     }
     return json.dumps(body, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()

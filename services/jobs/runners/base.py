@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from services.core.settings import Limits
 from services.encoders.fingerprint import RunningModel
 from services.ingest.runner import IngestPipeline, Reporter
 from services.jobs.results import JobResults
@@ -28,6 +29,7 @@ class JobContext:
     ``shared_store``: Celery workers can open the store themselves (server mode), so jobs that read and
     write the store directly (collection classify) can run on them.
     ``model``: this process's model; a run of a job that ``embeds`` fails if it is not the collection's.
+    ``limits``: batch and sample sizes of the whole-collection jobs (map, duplicates).
     """
 
     pipeline: IngestPipeline | None = None
@@ -35,6 +37,7 @@ class JobContext:
     shared_store: bool = False
     results: JobResults | None = None  # where map and duplicates jobs store what they computed
     model: RunningModel | None = None
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)

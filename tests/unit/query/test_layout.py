@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from services.core.types import l2_normalize
-from services.query.layout import default_clusters, distinctive_words, kmeans, pca_2d, vocabulary_names, words
+from services.query.layout import default_clusters, distinctive_words, kmeans, pca_fit, vocabulary_names, words
 
 
 def blobs(k: int = 4, per: int = 30, dim: int = 24, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -19,15 +19,16 @@ def blobs(k: int = 4, per: int = 30, dim: int = 24, seed: int = 1) -> tuple[np.n
 
 def test_pca_is_the_projection_on_the_top_two_singular_directions() -> None:
     x, _ = blobs()
-    got = pca_2d(x).astype(np.float64)
+    got = pca_fit(x).project(x).astype(np.float64)
     centred = x.astype(np.float64) - x.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     expected = centred @ vt[:2].T
     for axis in range(2):  # the same axes up to sign
         sign = np.sign(got[:, axis] @ expected[:, axis])
         np.testing.assert_allclose(got[:, axis], sign * expected[:, axis], atol=1e-4)
-    np.testing.assert_array_equal(pca_2d(x), pca_2d(x.copy()))  # a fixed sign: the same data, the same map
-    assert pca_2d(x[:1]).tolist() == [[0.0, 0.0]]
+    # a fixed sign: the same data, the same map
+    np.testing.assert_array_equal(pca_fit(x).project(x), pca_fit(x.copy()).project(x.copy()))
+    assert pca_fit(x[:1]).project(x[:1]).tolist() == [[0.0, 0.0]]
 
 
 def test_kmeans_recovers_separable_clusters_and_is_seeded() -> None:

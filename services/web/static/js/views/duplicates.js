@@ -63,7 +63,7 @@ export function DuplicatesView({ collection }) {
 
   return html`<section class="view view-duplicates" aria-labelledby="dup-title">
     <h1 id="dup-title">Duplicates</h1>
-    <p class="lede">Groups of images whose vectors are at least this similar (cosine), compared over all pairs.</p>
+    <p class="lede">Groups of images whose vectors are at least this similar (cosine): each image's near neighbours, linked into groups.</p>
     <form class="inline" onSubmit=${find}>
       <label>Threshold <input type="number" min="-1" max="1" step="0.005" value=${threshold} size="6"
         onInput=${withValue(setThreshold)} /></label>
