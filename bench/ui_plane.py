@@ -3,6 +3,7 @@ long tasks, click-to-pick and zoom-to-thumbnails.
 
     nice -n 19 .venv/bin/python bench/ui_plane.py              # 100,000 × 512 random unit vectors
     nice -n 19 .venv/bin/python bench/ui_plane.py --n 10000    # a quick run
+    nice -n 19 .venv/bin/python bench/ui_plane.py --data /tmp/ui-plane-100k   # keep the points for reruns
 
 Stores N random unit ``image`` vectors in a fresh embedded collection (as bench/plane.py, with its hash
 text encoder), writes thumbnails for the few hundred points nearest the zoom target only, serves the real
@@ -62,6 +63,15 @@ PROBE = """
     for (const e of list.getEntries()) w.__long.push([e.startTime, e.duration]);
   }).observe({ type: "longtask", buffered: true });
   document.addEventListener("pointerup", () => { w.__up = performance.now(); }, true);
+  w.__json = [];  // [start, end] of each JSON body read for a /plane response
+  const json = Response.prototype.json;
+  Response.prototype.json = function () {
+    const t0 = performance.now(), url = this.url;
+    return json.call(this).then((v) => {
+      if (url.includes("/plane")) w.__json.push([t0, performance.now()]);
+      return v;
+    });
+  };
   new MutationObserver((records) => {
     for (const r of records) {
       const el = r.target;
@@ -125,18 +135,26 @@ def _window(entries: list[list[float]], t0: float, t1: float) -> list[float]:
 
 
 def _build(app: Any, url: str, args: argparse.Namespace, enc: HashTextEncoder) -> tuple[float, float]:
-    """Store the points and the target's neighbours' thumbnails; the zoom target (x, y) in plane units."""
+    """Store the points (unless ``--data`` holds them from an earlier run) and the target's neighbours'
+    thumbnails; the zoom target (x, y) in plane units."""
     import httpx
 
     from services.accounts.principal import LOCAL_OWNER
 
-    assert httpx.post(f"{url}/v1/collections", json={"name": "bench"}).status_code == 201
+    existing = httpx.get(f"{url}/v1/collections/bench")
+    if existing.status_code == 200 and existing.json()["points"] != args.n:
+        raise SystemExit(f"--data holds {existing.json()['points']:,} points, not --n {args.n:,}: use another folder")
+    fresh = existing.status_code == 404
+    if fresh:
+        assert httpx.post(f"{url}/v1/collections", json={"name": "bench"}).status_code == 201
     runtime = app.state.runtime
     name = runtime.collections.get(LOCAL_OWNER, "bench").store_name
     blocks = []
     for start, img, _ in chunks(args.n, args.dim, args.seed):
         blocks.append(img)
-        runtime.store.upsert(name, [PointRecord(point_id(start + j), {"image": img[j]}, {}) for j in range(len(img))])
+        if fresh:
+            records = [PointRecord(point_id(start + j), {"image": img[j]}, {}) for j in range(len(img))]
+            runtime.store.upsert(name, records)
     x = np.concatenate(blocks).astype(np.float64)
     a, b, c, d = enc.encode_texts(list(POLES)).astype(np.float64)
     px, py = x @ (a - b), x @ (c - d)
@@ -158,7 +176,13 @@ def _run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
     enc = HashTextEncoder(args.dim)
     settings = Settings(
-        data_dir=root, model=enc.model_id, device="cpu", qdrant_url=None, redis_url=None, database_url=None, auth="local"
+        data_dir=root,
+        model=enc.model_id,
+        device="cpu",
+        qdrant_url=None,
+        redis_url=None,
+        database_url=None,
+        auth="local",
     )
     app = create_app(settings, encoder=enc)
     out: dict[str, Any] = {"n": args.n, "dim": args.dim, "machine": platform.processor() or platform.machine()}
@@ -179,7 +203,9 @@ def _run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             page = ctx.new_page()
             page.add_init_script(PROBE)
             page.goto(route)
-            drawn = f'document.querySelector(".scatter-canvas[data-points=\\"{args.n}\\"]") && window.__draws.length > 0'
+            drawn = (
+                f'document.querySelector(".scatter-canvas[data-points=\\"{args.n}\\"]") && window.__draws.length > 0'
+            )
             page.wait_for_function(drawn, polling="raf")
             first = page.evaluate("window.__draws[0][0]")
             plane_req = page.evaluate(
@@ -188,7 +214,10 @@ def _run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             )
             out["first_draw_ms"] = round(first)
             out["plane_request_ms"] = round(plane_req[1] - plane_req[0])
+            parsed = page.evaluate("window.__json[0]")
             out["after_response_to_drawn_ms"] = round(first - plane_req[1])
+            out["json_parse_ms"] = round(parsed[1] - parsed[0])
+            out["parsed_to_drawn_ms"] = round(first - parsed[1])
             page.wait_for_timeout(500)
             canvas = page.locator("canvas.scatter-canvas")
             box = canvas.bounding_box()
@@ -218,7 +247,8 @@ def _run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             page.mouse.move(*target_px())
             z0 = page.evaluate("performance.now()")
             steps, few_at = 0, None
-            for steps in range(1, 41):
+            while steps < 40:
+                steps += 1
                 page.mouse.wheel(0, -100)
                 page.evaluate("new Promise((r) => requestAnimationFrame(r))")
                 if few_at is None and page.evaluate(
@@ -278,10 +308,15 @@ def main() -> None:
     p.add_argument("--dim", type=int, default=512)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--chromium", default=CHROMIUM)
+    p.add_argument("--data", type=Path, help="Keep the data dir here and reuse its points on the next run.")
     p.add_argument("--out", type=Path, default=Path("bench/ui_plane.json"))
     args = p.parse_args()
-    with tempfile.TemporaryDirectory(prefix="signifier-ui-plane-") as tmp:
-        out = _run(args, Path(tmp))
+    if args.data is not None:
+        args.data.mkdir(parents=True, exist_ok=True)
+        out = _run(args, args.data)
+    else:
+        with tempfile.TemporaryDirectory(prefix="signifier-ui-plane-") as tmp:
+            out = _run(args, Path(tmp))
     args.out.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))
 

@@ -11,7 +11,18 @@ from rich.table import Table
 
 from services.cli.admin import app as admin_app
 from services.cli.admin import refuse_unprotected_bind
-from services.cli.common import ApiOpt, FilterOpt, JsonOpt, KeyOpt, console, err, fail, parse_filter, print_json, set_verbose
+from services.cli.common import (
+    ApiOpt,
+    FilterOpt,
+    JsonOpt,
+    KeyOpt,
+    console,
+    err,
+    fail,
+    parse_filter,
+    print_json,
+    set_verbose,
+)
 from services.cli.config import load_settings
 from services.cli.help import hide_flag_types
 from services.cli.meaning import duplicates as duplicates_command
@@ -144,7 +155,9 @@ def search(
     relative: Annotated[
         bool, typer.Option("--relative", help="Add each hit's z-score and percentile against a stated sample.")
     ] = False,
-    min_z: Annotated[float | None, typer.Option(help="Drop hits whose z-score is below this (implies --relative).")] = None,
+    min_z: Annotated[
+        float | None, typer.Option(help="Drop hits whose z-score is below this (implies --relative).")
+    ] = None,
     min_percentile: Annotated[
         float | None, typer.Option(help="Drop hits below this percentile, 0-100 (implies --relative).")
     ] = None,

@@ -34,7 +34,9 @@ def plane_command(
     seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 0,
     extremes: Annotated[int, typer.Option(help="Points listed per quadrant.")] = 3,
     filter_json: FilterOpt = None,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write every placed point as id,x,y to this file.")] = None,
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", help="Write every placed point as id,x,y to this file.")
+    ] = None,
     as_json: JsonOpt = False,
     api: ApiOpt = None,
     key: KeyOpt = None,

@@ -145,7 +145,7 @@ def test_seeing_meaning_commands_against_a_server(live: Any, live_shapes: str) -
 
     from services.cli.main import app as cli
 
-    server, client = live
+    server, _ = live
     remote = ["-c", live_shapes, "--api", server.url, "--key", server.keys[("alpha", "owner")]]
     runner = CliRunner()
 
@@ -158,7 +158,9 @@ def test_seeing_meaning_commands_against_a_server(live: Any, live_shapes: str) -
         return json.loads(run(*args, "--json"))
 
     plain = [h["id"] for h in as_json("search", '"a circle"', "-n", "6")["hits"]]
-    assert [h["id"] for h in as_json("search", '"a circle"', "-n", "6", "--dedup", "--dedup-threshold", "-1")["hits"]] == plain[:1]
+    assert [
+        h["id"] for h in as_json("search", '"a circle"', "-n", "6", "--dedup", "--dedup-threshold", "-1")["hits"]
+    ] == plain[:1]
     assert [h["id"] for h in as_json("search", '"a circle"', "-n", "6", "--diversity", "0")["hits"]] == plain
     rel = as_json("search", '"a circle"', "-n", "6", "--min-z", "-100", "--background", '"qwpoeiruty"')
     assert rel["relative"]["sample"] == 60 and rel["relative"]["background"] and all("z" in h for h in rel["hits"])
@@ -168,13 +170,16 @@ def test_seeing_meaning_commands_against_a_server(live: Any, live_shapes: str) -
     x, y = ["--x", '"large"', '"small"'], ["--y", '"red"', '"blue"']
     plane = as_json("plane", *x, *y)
     assert plane["placed"] == 60 and {(q["x"], q["y"]) for q in plane["quadrants"]} == {
-        ("a", "a"), ("a", "b"), ("b", "a"), ("b", "b")
+        ("a", "a"),
+        ("a", "b"),
+        ("b", "a"),
+        ("b", "b"),
     }
     printed = " ".join(run("plane", *x, *y, "--extremes", "1").split())
     assert 'x = "large" − "small" y = "red" − "blue" 60 points placed' in printed and "quadrant" in printed
 
     sweep = as_json("sweep", '"a circle"', "--term", '"red"', "--weights", "0,-1", "-n", "4")
-    assert [[h["id"] for h in s["hits"]] for s in sweep["steps"]][0] == plain[:4]
+    assert [h["id"] for h in sweep["steps"][0]["hits"]] == plain[:4]
     assert "w = -1" in run("sweep", '"a circle"', "--term", '"red"', "--weights", "0,-1")
     bad = run("sweep", '"a circle"', "--term", '"red"', "--weights", "0,x", code=1)
     assert "--weights must be comma-separated numbers" in bad

@@ -78,7 +78,9 @@ def test_search_options_dedup_diversity_and_relative_scores(live: tuple[SharedSe
     assert [h.id for h in client.search(shapes, '"a circle"', limit=8, dedup=True, dedup_threshold=-1.0).hits] == [
         plain.hits[0].id
     ]
-    assert [h.id for h in client.search(shapes, '"a circle"', limit=8, diversity=0.0).hits] == [h.id for h in plain.hits]
+    assert [h.id for h in client.search(shapes, '"a circle"', limit=8, diversity=0.0).hits] == [
+        h.id for h in plain.hits
+    ]
     rel = client.search(shapes, '"a circle"', limit=8, relative=True)
     assert rel.relative is not None and rel.relative.sample == rel.relative.points == 60
     zs = [h.z for h in rel.hits]
@@ -127,4 +129,4 @@ def test_map_and_duplicates_jobs_from_the_client(live: tuple[SharedServer, Clien
     groups = client.duplicates(shapes, limit=1000)
     assert (groups.job_id, groups.compared, groups.threshold) == (dup.job_id, 60, 0.9)
     assert groups.duplicates == sum(len(g.ids) - 1 for g in groups.groups)
-    assert all(0.9 <= g.min_similarity for g in groups.groups)
+    assert all(g.min_similarity >= 0.9 for g in groups.groups)
