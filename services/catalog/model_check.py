@@ -4,8 +4,9 @@ collection's vectors came from, and the guard that checks a collection before a 
 Vectors of two models live in unrelated spaces: a search of one model's vectors with the other's query
 ranks at random, and ingesting with the other silently mixes the two. So every path that compares this
 process's encoder with stored vectors, or stores new ones, checks the collection first: search, paths,
-oppositions and saved concepts (through ``QueryServices.resolver``), classify and similarity on stored
-points, ingestion (the API at submission, and every worker before it embeds a chunk).
+oppositions, the plane, sweeps and saved concepts (through ``QueryServices.resolver``), classify and
+similarity on stored points, a map's zero-shot vocabulary, ingestion (the API at submission, and every
+worker before it embeds a chunk).
 """
 
 from __future__ import annotations

@@ -41,17 +41,18 @@ def client(settings: Settings, api: str | None, key: str | None) -> Iterator[Cli
         yield Client(http, location="this process")
 
 
-def _follow(c: Client, job_id: str, poll: float = 0.25) -> Job:
+def follow_job(c: Client, job_id: str, poll: float = 0.25, what: str = "ingesting") -> Job:
+    """The job once it has finished, with a progress bar on stderr meanwhile."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("ingesting", total=None)
+        task = progress.add_task(what, total=None)
         while True:
             job = c.job(job_id)
             progress.update(
                 task,
                 total=job.total or None,
                 completed=job.done + job.failed,
-                description=f"ingesting ({job.failed} failed)" if job.failed else "ingesting",
+                description=f"{what} ({job.failed} failed)" if job.failed else what,
             )
             if job.finished:
                 return job
@@ -62,7 +63,7 @@ def _ingest(c: Client, path: Path, collection: str, follow: bool = True) -> Job:
     accepted = c.ingest_path(collection, path.resolve())
     if not follow:
         return c.job(accepted.job_id)
-    job = _follow(c, accepted.job_id)
+    job = follow_job(c, accepted.job_id)
     if job.state == "failed" and job.message:
         raise InvalidInput(f"ingestion failed: {job.message}")
     return job

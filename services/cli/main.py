@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from services.cli.admin import app as admin_app
 from services.cli.admin import refuse_unprotected_bind
+from services.cli.common import (
+    ApiOpt,
+    FilterOpt,
+    JsonOpt,
+    KeyOpt,
+    console,
+    err,
+    fail,
+    parse_filter,
+    print_json,
+    set_verbose,
+)
 from services.cli.config import load_settings
 from services.cli.help import hide_flag_types
+from services.cli.meaning import duplicates as duplicates_command
+from services.cli.meaning import map_command, plane_command, sweep_command
 from services.cli.worker import worker as worker_command
 from services.core.errors import SignifierError
 from services.core.settings import BUNDLED_MODEL, Settings
@@ -30,25 +40,7 @@ app.add_typer(samples_app, name="samples")
 app.add_typer(admin_app, name="admin")
 app.command("worker")(worker_command)
 
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
-
-ApiOpt = Annotated[
-    str | None,
-    typer.Option("--api", envvar="SIGNIFIER_API", help="Talk to a running server (e.g. http://127.0.0.1:8000)."),
-]
-KeyOpt = Annotated[str | None, typer.Option("--key", envvar="SIGNIFIER_API_KEY", help="API key for --api.")]
-
-
-_verbose = False
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    """One readable line on stderr; with ``--verbose``, the traceback of the exception being handled first."""
-    if _verbose and sys.exc_info()[0] is not None:
-        err.print_exception()
-    err.print(f"[bold red]error:[/] {escape(message)}")
-    return typer.Exit(code)
+_fail = fail
 
 
 def _settings() -> Settings:
@@ -59,8 +51,7 @@ def _settings() -> Settings:
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more; show tracebacks of errors.")] = False,
 ) -> None:
-    global _verbose
-    _verbose = verbose
+    set_verbose(verbose)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
@@ -153,11 +144,28 @@ def search(
     limit: Annotated[int, typer.Option("--limit", "-n")] = 10,
     vector: Annotated[str, typer.Option(help="image or text")] = "image",
     explain: Annotated[bool, typer.Option(help="Show per-term contributions.")] = False,
-    filter_json: Annotated[
-        str | None,
-        typer.Option("--filter", help='A payload filter as JSON: \'{"color": "blue"}\' or Qdrant\'s {"must": [...]}.'),
+    filter_json: FilterOpt = None,
+    dedup: Annotated[bool, typer.Option("--dedup", help="Hide near-duplicates of higher-ranked hits.")] = False,
+    dedup_threshold: Annotated[
+        float | None, typer.Option(help="Cosine at or above which --dedup hides a hit (server default 0.95).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON response.")] = False,
+    diversity: Annotated[
+        float | None, typer.Option(help="MMR re-ranking, 0 (relevance only) to 1 (dissimilarity only).")
+    ] = None,
+    relative: Annotated[
+        bool, typer.Option("--relative", help="Add each hit's z-score and percentile against a stated sample.")
+    ] = False,
+    min_z: Annotated[
+        float | None, typer.Option(help="Drop hits whose z-score is below this (implies --relative).")
+    ] = None,
+    min_percentile: Annotated[
+        float | None, typer.Option(help="Drop hits below this percentile, 0-100 (implies --relative).")
+    ] = None,
+    background: Annotated[
+        list[str] | None,
+        typer.Option(help="A background expression (e.g. keyboard mash) subtracted first; repeat for more."),
+    ] = None,
+    as_json: JsonOpt = False,
     api: ApiOpt = None,
     key: KeyOpt = None,
 ) -> None:
@@ -165,11 +173,18 @@ def search(
     from services.cli.commands import search_http, search_local
 
     body: dict[str, Any] = {"expression": expression, "vector": vector, "limit": limit, "explain": explain}
-    if filter_json is not None:
-        try:
-            body["filter"] = json.loads(filter_json)
-        except json.JSONDecodeError as exc:
-            raise _fail(f"--filter is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    filter_ = parse_filter(filter_json)
+    extra = {
+        "filter": filter_,
+        "dedup": dedup or None,
+        "dedup_threshold": dedup_threshold,
+        "diversity": diversity,
+        "relative": relative or None,
+        "min_z": min_z,
+        "min_percentile": min_percentile,
+        "background": background or None,
+    }
+    body |= {k: v for k, v in extra.items() if v is not None}
     try:
         res, points = search_http(api, key, collection, body) if api else search_local(_settings(), collection, body)
     except SignifierError as exc:
@@ -177,7 +192,7 @@ def search(
     for warning in res.get("warnings", []):
         err.print(f"[yellow]warning[/]: {warning}", highlight=False)
     if as_json:
-        sys.stdout.write(json.dumps(res, indent=2) + "\n")
+        print_json(res)
         return
     if points == 0:
         err.print(
@@ -196,15 +211,28 @@ def _print_hits(res: dict[str, Any]) -> None:
         # Whole ids, never cut: image("<id>") in an expression takes exactly what is shown here.
         table.add_column(col, min_width=36 if col == "id" else None, overflow="fold")
     explain = bool(res["hits"] and "contributions" in res["hits"][0])
+    relative = res.get("relative")
+    if relative:
+        table.add_column("z")
+        table.add_column("pct")
     if explain:
         table.add_column("contributions")
     for i, h in enumerate(res["hits"], 1):
         payload = h["payload"]
         row = [str(i), f"{h['score']:.4f}", h["id"], payload.get("alt_text", ""), payload.get("source", "")]
+        if relative:
+            row += [f"{h['z']:+.2f}", f"{h['percentile']:.1f}"]
         if explain:
             row.append(", ".join(f"{k}: {v:+.3f}" for k, v in h["contributions"].items()))
         table.add_row(*row)
     console.print(table)
+    if relative:
+        bg = f", background {', '.join(relative['background'])}" if relative["background"] else ""
+        cut = f"; {relative['cut']} hits below the cut-off dropped" if relative["cut"] else ""
+        console.print(
+            f"z and percentile against {relative['sample']:,} sampled of {relative['points']:,} points "
+            f"(seed {relative['seed']}, mean {relative['mean']:.4f}, std {relative['std']:.4f}{bg}){cut}"
+        )
 
 
 @collections_app.command("list")
@@ -285,6 +313,13 @@ def samples_shapes(
         f"wrote {count} images to {out} (alt-text sidecars and manifest.jsonl); "
         f"use SIGNIFIER_MODEL={BUNDLED_MODEL} to search them"
     )
+
+
+# After serve, ingest and search, so --help lists those first.
+app.command("plane")(plane_command)
+app.command("sweep")(sweep_command)
+app.command("map")(map_command)
+app.command("duplicates")(duplicates_command)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,17 @@ from typing import Any
 import httpx
 
 from services.client.errors import ApiUnreachable, detail_of, error_from, is_transient
-from services.client.models import Collection, CollectionList, Job, JobAccepted, SearchResponse
+from services.client.models import (
+    Collection,
+    CollectionList,
+    CollectionMap,
+    Duplicates,
+    Job,
+    JobAccepted,
+    Plane,
+    SearchResponse,
+    Sweep,
+)
 from services.client.transport import HttpClient, Response
 
 log = logging.getLogger(__name__)
@@ -120,6 +130,27 @@ class Client:
     def search(self, collection: str, body: dict[str, Any]) -> SearchResponse:
         result: SearchResponse = self.request("POST", f"/v1/collections/{collection}/search", body)
         return result
+
+    def plane(self, collection: str, body: dict[str, Any]) -> Plane:
+        return Plane.model_validate(self.request("POST", f"/v1/collections/{collection}/plane", body))
+
+    def sweep(self, collection: str, body: dict[str, Any]) -> Sweep:
+        return Sweep.model_validate(self.request("POST", f"/v1/collections/{collection}/sweep", body))
+
+    # --- collection jobs: the map and duplicate groups ----------------------------------------
+
+    def start_map(self, collection: str, body: dict[str, Any]) -> JobAccepted:
+        return JobAccepted.model_validate(self.request("POST", f"/v1/collections/{collection}/map", body))
+
+    def read_map(self, collection: str) -> CollectionMap:
+        return CollectionMap.model_validate(self.request("GET", f"/v1/collections/{collection}/map"))
+
+    def start_duplicates(self, collection: str, body: dict[str, Any]) -> JobAccepted:
+        return JobAccepted.model_validate(self.request("POST", f"/v1/collections/{collection}/duplicates", body))
+
+    def read_duplicates(self, collection: str, offset: int = 0, limit: int = 100) -> Duplicates:
+        path = f"/v1/collections/{collection}/duplicates?offset={int(offset)}&limit={int(limit)}"
+        return Duplicates.model_validate(self.request("GET", path))
 
 
 def _answer(resp: Response) -> Any:

@@ -17,17 +17,29 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from services.client.errors import error_from
 from services.client.http import Client as ApiClient
-from services.client.models import Classifications, Embeddings, Job, Oppositions, SearchResults, Similarity
+from services.client.models import (
+    Classifications,
+    CollectionMap,
+    Duplicates,
+    Embeddings,
+    Job,
+    Oppositions,
+    Plane,
+    SearchResults,
+    Similarity,
+    Sweep,
+)
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 class IngestJob:
-    """A queued ingest job; ``wait()`` shows its progress and returns the final job record."""
+    """A queued job (ingest, map, duplicates); ``wait()`` shows its progress and returns the final record."""
 
-    def __init__(self, client: Client, job_id: str) -> None:
+    def __init__(self, client: Client, job_id: str, kind: str = "ingest") -> None:
         self.client = client
         self.job_id = job_id
+        self.kind = kind
 
     def status(self) -> Job:
         return self.client.api.job(self.job_id)
@@ -36,7 +48,7 @@ class IngestJob:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, disable=not progress, transient=False) as bar:
-            task = bar.add_task(f"ingest {self.job_id[:8]}", total=None)
+            task = bar.add_task(f"{self.kind} {self.job_id[:8]}", total=None)
             while True:
                 job = self.status()
                 bar.update(task, total=job.total or None, completed=job.done + job.failed, description=job.state)
@@ -47,7 +59,7 @@ class IngestJob:
                 time.sleep(poll_s)
 
     def __repr__(self) -> str:
-        return f"IngestJob({self.job_id!r})"
+        return f"IngestJob({self.job_id!r}, kind={self.kind!r})"
 
 
 class Client:
@@ -78,10 +90,40 @@ class Client:
     # --- queries -------------------------------------------------------------------------------
 
     def search(
-        self, collection: str, expression: str, limit: int = 20, filter: dict[str, Any] | None = None, **options: Any
+        self,
+        collection: str,
+        expression: str,
+        limit: int = 20,
+        filter: dict[str, Any] | None = None,
+        *,
+        dedup: bool = False,
+        dedup_threshold: float | None = None,
+        diversity: float | None = None,
+        relative: bool = False,
+        min_z: float | None = None,
+        min_percentile: float | None = None,
+        background: list[str] | None = None,
+        **options: Any,
     ) -> SearchResults:
-        """Hits of an expression (``'"a red circle" - "red" + "blue"'``); ``options``: offset, vector, explain..."""
-        body = {"expression": expression, "limit": limit, "filter": filter, **options}
+        """Hits of an expression (``'"a red circle" - "red" + "blue"'``).
+
+        ``dedup`` hides hits whose cosine to a higher-ranked hit is ≥ ``dedup_threshold`` (server default
+        0.95); ``diversity`` (0–1) re-ranks by MMR. ``relative`` adds each hit's ``z`` and ``percentile``
+        against a stated sample (``res.relative``); ``min_z`` / ``min_percentile`` cut on them (and turn
+        them on); ``background`` expressions (keyboard mash) are subtracted first. ``options``: offset,
+        vector, explain, center, relative_sample...
+        """
+        body: dict[str, Any] = {"expression": expression, "limit": limit, "filter": filter, **options}
+        extra = {
+            "dedup": dedup or None,
+            "dedup_threshold": dedup_threshold,
+            "diversity": diversity,
+            "relative": relative or None,
+            "min_z": min_z,
+            "min_percentile": min_percentile,
+            "background": background,
+        }
+        body |= {k: v for k, v in extra.items() if v is not None}  # an older server refuses unknown fields
         res = SearchResults.model_validate(self.api.request("POST", f"/v1/collections/{collection}/search", body))
         for hit in res.hits:
             hit.thumbnail_url = self.thumbnail(collection, hit.id)
@@ -92,6 +134,59 @@ class Client:
     ) -> Oppositions:
         body = {"a": a, "b": b, "limit": limit, "filter": filter, **options}
         return Oppositions.model_validate(self.api.request("POST", f"/v1/collections/{collection}/oppositions", body))
+
+    def plane(
+        self,
+        collection: str,
+        x: tuple[str, str],
+        y: tuple[str, str],
+        limit: int | None = None,
+        filter: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Plane:
+        """Every point at (sim(p, x[0]) − sim(p, x[1]), sim(p, y[0]) − sim(p, y[1])), exactly, or a seeded
+        sample of ``limit``; ``options``: seed, vector, extremes, center, templates. ``.to_numpy()``: (n, 2)."""
+        body: dict[str, Any] = {"x": {"a": x[0], "b": x[1]}, "y": {"a": y[0], "b": y[1]}, "filter": filter, **options}
+        if limit is not None:
+            body["limit"] = limit
+        return self.api.plane(collection, body)
+
+    def sweep(
+        self,
+        collection: str,
+        expression: str,
+        term: str,
+        weights: list[float],
+        limit: int = 10,
+        filter: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Sweep:
+        """The top ``limit`` of ``expression + w*(term)`` at each weight ``w``, exactly, in one request."""
+        body = {"expression": expression, "term": term, "weights": weights, "limit": limit, "filter": filter, **options}
+        return self.api.sweep(collection, body)
+
+    def compute_map(
+        self, collection: str, method: str = "umap", clusters: int = 0, vocabulary: list[Any] | None = None
+    ) -> IngestJob:
+        """Start the map job (PCA at once, then UMAP); ``wait()`` on it, then read it with ``map()``.
+        ``vocabulary`` names clusters by zero-shot (409 if this server's model is not the collection's)."""
+        body: dict[str, Any] = {"method": method, "clusters": clusters}
+        if vocabulary is not None:
+            body["vocabulary"] = vocabulary
+        return IngestJob(self, self.api.start_map(collection, body).job_id, kind="map")
+
+    def map(self, collection: str) -> CollectionMap:
+        """The newest map (the PCA view while UMAP runs); ``NotFoundError`` before any map job."""
+        return self.api.read_map(collection)
+
+    def find_duplicates(self, collection: str, threshold: float | None = None) -> IngestJob:
+        """Start the duplicates job (every pair compared, exactly); read its groups with ``duplicates()``."""
+        body = {} if threshold is None else {"threshold": threshold}
+        return IngestJob(self, self.api.start_duplicates(collection, body).job_id, kind="duplicates")
+
+    def duplicates(self, collection: str, offset: int = 0, limit: int = 100) -> Duplicates:
+        """A page of the newest duplicates job's groups, largest first."""
+        return self.api.read_duplicates(collection, offset, limit)
 
     def classify(
         self, images: list[Any], labels: list[str], collection: str | None = None, **options: Any

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,3 +136,59 @@ def test_an_uncached_hub_model_without_network_fails_fast_and_once(tmp_path: Pat
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "not in the local Hugging Face cache" in lines[0], lines
     assert "127.0.0.1:9 cannot be reached" in lines[0]
+
+
+def test_seeing_meaning_commands_against_a_server(live: Any, live_shapes: str) -> None:
+    """search's dedup/diversity/relative options, plane, sweep, map and duplicates, as ``--api`` calls to a
+    live server (in this process through typer's runner: no model to load per command)."""
+    from typer.testing import CliRunner
+
+    from services.cli.main import app as cli
+
+    server, _ = live
+    remote = ["-c", live_shapes, "--api", server.url, "--key", server.keys[("alpha", "owner")]]
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(cli, [*args, *remote])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    def as_json(*args: str) -> Any:
+        return json.loads(run(*args, "--json"))
+
+    plain = [h["id"] for h in as_json("search", '"a circle"', "-n", "6")["hits"]]
+    assert [
+        h["id"] for h in as_json("search", '"a circle"', "-n", "6", "--dedup", "--dedup-threshold", "-1")["hits"]
+    ] == plain[:1]
+    assert [h["id"] for h in as_json("search", '"a circle"', "-n", "6", "--diversity", "0")["hits"]] == plain
+    rel = as_json("search", '"a circle"', "-n", "6", "--min-z", "-100", "--background", '"qwpoeiruty"')
+    assert rel["relative"]["sample"] == 60 and rel["relative"]["background"] and all("z" in h for h in rel["hits"])
+    table = run("search", '"a circle"', "-n", "3", "--relative")
+    assert "z and percentile against 60 sampled of 60 points" in " ".join(table.split())
+
+    x, y = ["--x", '"large"', '"small"'], ["--y", '"red"', '"blue"']
+    plane = as_json("plane", *x, *y)
+    assert plane["placed"] == 60 and {(q["x"], q["y"]) for q in plane["quadrants"]} == {
+        ("a", "a"),
+        ("a", "b"),
+        ("b", "a"),
+        ("b", "b"),
+    }
+    printed = " ".join(run("plane", *x, *y, "--extremes", "1").split())
+    assert 'x = "large" − "small" y = "red" − "blue" 60 points placed' in printed and "quadrant" in printed
+
+    sweep = as_json("sweep", '"a circle"', "--term", '"red"', "--weights", "0,-1", "-n", "4")
+    assert [h["id"] for h in sweep["steps"][0]["hits"]] == plain[:4]
+    assert "w = -1" in run("sweep", '"a circle"', "--term", '"red"', "--weights", "0,-1")
+    bad = run("sweep", '"a circle"', "--term", '"red"', "--weights", "0,x", code=1)
+    assert "--weights must be comma-separated numbers" in bad
+
+    shown = " ".join(run("map", "--method", "pca", "--clusters", "2", "--vocabulary", "circle,star").split())
+    assert "map of 'shapes': pca, 60 points" in shown
+    m = as_json("map", "--read")
+    assert len(m["ids"]) == 60 and {c["label"] for c in m["clusters"]} <= {"circle", "star"}
+    dup = " ".join(run("duplicates", "--threshold", "0.9").split())
+    assert "duplicates among 60 points (cosine ≥ 0.9" in dup
+    assert as_json("duplicates", "--read")["threshold"] == 0.9
+    assert "--no-follow needs --api" in runner.invoke(cli, ["map", "-c", live_shapes, "--no-follow"]).output

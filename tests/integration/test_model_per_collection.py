@@ -104,6 +104,15 @@ def _requests(name: str, point: str, images: Path) -> dict[str, Callable[[TestCl
         ),
         "classify points": lambda c: c.post("/v1/classify", json={"images": [ref], "labels": ["red", "blue"]}),
         "similarity": lambda c: c.post("/v1/similarity", json={"images": [ref], "texts": ["red", "blue"]}),
+        "plane": lambda c: c.post(
+            f"/v1/collections/{name}/plane", json={"x": {"a": '"red"', "b": '"blue"'}, "y": {"a": '"star"', "b": '"a"'}}
+        ),
+        "sweep": lambda c: c.post(
+            f"/v1/collections/{name}/sweep", json={"expression": '"a circle"', "term": '"red"', "weights": [0, -1]}
+        ),
+        "map vocabulary": lambda c: c.post(
+            f"/v1/collections/{name}/map", json={"method": "pca", "vocabulary": ["circle", "star"]}
+        ),
     }
 
 
@@ -151,6 +160,13 @@ def test_another_model_gets_409_naming_both_and_nothing_is_written(
             assert detail["server_model"]["digest"] != made_by_a["fingerprint"]
             assert detail["server_model"]["image_dim"] == detail["collection_model"]["image_dim"] == 64
         assert _state(b, "shapes") == before
+        # A map without a vocabulary reads stored vectors and alt-texts only (no model): served, named by words.
+        r = b.post("/v1/collections/shapes/map", json={"method": "pca", "clusters": 2})
+        assert r.status_code == 202, r.text
+        b.app.state.runtime.queue.wait(r.json()["job_id"], timeout=60)  # type: ignore[attr-defined]
+        got = b.get("/v1/collections/shapes/map").json()
+        clusters = got["clusters"]
+        assert all(c["probability"] is None and c["label"] == " ".join(c["words"]) != "" for c in clusters), clusters
         # The other model is served on a collection of its own.
         assert b.post("/v1/collections", json={"name": "random"}).status_code == 201
         _ingest(b, "random", images)

@@ -26,7 +26,8 @@ class MapRequest(BaseModel):
     vocabulary: list[LabelInput] | None = Field(
         None,
         examples=[["circle", "square", "star"]],
-        description="Name clusters by zero-shot against these labels; default: their alt-texts' distinctive words.",
+        description="Name clusters by zero-shot against these labels; default: their alt-texts' distinctive words. "
+        "409 when this server's model is not the collection's (the labels would be another model's vectors).",
     )
 
 
@@ -70,6 +71,9 @@ def compute_map(info: CollectionDep, body: MapRequest, runtime: RuntimeDep, prin
     vocab: list[str] = []
     vectors, dim = "", 0
     if body.vocabulary is not None:
+        # The labels are this server's text vectors, compared with the collection's centroids: another
+        # model's would name clusters at random, so that is the 409 every query meeting the vectors gets.
+        info = runtime.models.check(info)
         qs = runtime.query
         vocab, vecs = encode_labels(qs, body.vocabulary, list(qs.templates.get(info.id)) or None)
         vectors, dim = encode_vectors(vecs)

@@ -28,6 +28,10 @@ class Scanned:
 
 class CollectionScanRunner(JobRunner):
     resumable = False
+    # They read stored vectors and encode nothing; a map's vocabulary was encoded by the API, which
+    # checked the collection's model then (409 otherwise). So a server with another model may lay out
+    # or deduplicate the collection, but never name its clusters with its own text vectors.
+    embeds = False
 
     @property
     def chunked(self) -> bool:

@@ -255,7 +255,7 @@ export function Scatter({ xs, ys, ids, collection, selected, onSelect, xLabel, y
     <div class="scatter-frame">
       <span class="axis-label y-top">↑ ${yLabel[0]}</span>
       <canvas ref=${canvas} class="scatter-canvas" width=${width} height=${H} data-points=${xs.length}
-        data-thumbs=${stats.thumbs} data-view=${JSON.stringify(view)} tabindex="0"
+        data-thumbs=${stats.thumbs} data-visible=${stats.visible} data-view=${JSON.stringify(view)} tabindex="0"
         aria-label=${`Scatter of ${xs.length} points: x from ${xLabel[1]} (left) to ${xLabel[0]} (right), y from
           ${yLabel[1]} (bottom) to ${yLabel[0]} (top)`}
         onPointerDown=${onDown} onPointerMove=${onMove} onPointerUp=${onUp}
