@@ -7,6 +7,7 @@ jobs run in the API's own queue, so without ``--api`` the command waits for the 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -165,6 +166,18 @@ def _job(c: Client, accepted_id: str, follow: bool, what: str) -> Job:
     return job
 
 
+def _started(c: Client, kind: str, start: Callable[[], str], read: bool, follow: bool) -> bool:
+    """Start the ``kind`` job (``start`` returns its id) unless ``--read``, and follow it unless
+    ``--no-follow``; False when the command is done (the job was only queued)."""
+    if read:
+        return True
+    job = _job(c, start(), follow, kind)
+    if not follow:
+        console.print(f"queued: {kind} job {job.job_id} ({job.state}); read it with signifier {kind} --read")
+        return False
+    return True
+
+
 def _check_follow(api: str | None, follow: bool) -> None:
     if not follow and not api:
         raise fail("--no-follow needs --api: without it the job runs in this command, and leaving would stop it", 2)
@@ -193,11 +206,8 @@ def map_command(
         body["vocabulary"] = [v.strip() for v in vocabulary.split(",") if v.strip()]
     try:
         with client(load_settings(), api, key) as c:
-            if not read:
-                job = _job(c, c.start_map(collection, body).job_id, follow, "map")
-                if not follow:
-                    console.print(f"queued: map job {job.job_id} ({job.state}); read it with signifier map --read")
-                    return
+            if not _started(c, "map", lambda: c.start_map(collection, body).job_id, read, follow):
+                return
             if as_json:
                 print_json(c.request("GET", f"/v1/collections/{collection}/map"))
                 return
@@ -235,11 +245,8 @@ def duplicates(
     body = {} if threshold is None else {"threshold": threshold}
     try:
         with client(load_settings(), api, key) as c:
-            if not read:
-                job = _job(c, c.start_duplicates(collection, body).job_id, follow, "duplicates")
-                if not follow:
-                    console.print(f"queued: duplicates job {job.job_id} ({job.state}); read it with --read")
-                    return
+            if not _started(c, "duplicates", lambda: c.start_duplicates(collection, body).job_id, read, follow):
+                return
             if as_json:
                 print_json(c.request("GET", f"/v1/collections/{collection}/duplicates?limit={max(groups, 1)}"))
                 return
