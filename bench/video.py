@@ -6,7 +6,8 @@ Film: a synthetic 1080p H.264 film (libx264 veryfast, 24 fps, B-frames) of shape
 1920×1080, 3–10 s each with hard cuts between them, a slow pan in every shot and per-frame grain.
 
 - pipeline: ``IngestPipeline`` as ingestion runs it: FFmpeg decodes with its own threads, the cut detector
-  sees every frame at 64 px wide (swscale's reduced copy), only the sampled frames (1 per second and the
+  sees every frame at 64 px wide (a pixel grid read
+  from the decoded planes), only the sampled frames (1 per second and the
   first of each shot) are converted at model size, preprocessing runs in a thread ahead of the model,
   frames are embedded in batches, near-duplicates dropped, thumbnails written, points upserted.
 - naive: decode every frame at full size into a PIL image (FFmpeg's default threading), find cuts on the

@@ -139,3 +139,23 @@ def _with_subtitle_stream(path: Path) -> Path:
                 out.mux(packet)
     srt.unlink()
     return path
+
+
+@pytest.mark.parametrize("fmt", ["yuv420p", "yuvj420p", "yuv422p", "yuv444p", "nv12", "rgb24"])
+def test_the_cut_detectors_copy_read_from_the_planes_matches_swscales(film: Path, fmt: str) -> None:
+    """The planar fast path picks pixels from the decoded planes; it must show the colours swscale shows
+    (within grain and point-sampling noise), for full- and limited-range layouts and the fallback ones."""
+    import av
+    import numpy as np
+
+    from services.sources.cuts import distance, signature
+    from services.sources.video import _small
+
+    with av.open(str(film)) as c:
+        frames = [f.reformat(format=fmt) for i, f in zip(range(40), c.decode(video=0), strict=False)]
+    for frame in frames[::13]:
+        ours = _small(frame, 64, 36)
+        ref = frame.to_ndarray(width=64, height=36, format="rgb24", interpolation="FAST_BILINEAR")
+        assert ours.shape == ref.shape == (36, 64, 3) and ours.dtype == np.uint8
+        assert np.abs(ours.astype(int).mean((0, 1)) - ref.astype(int).mean((0, 1))).max() < 6
+        assert distance(signature(ours), signature(ref)) < 0.15
