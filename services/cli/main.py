@@ -171,20 +171,21 @@ def search(
 ) -> None:
     """Search a collection with an expression."""
     from services.cli.commands import search_http, search_local
+    from services.client.options import search_options
 
     body: dict[str, Any] = {"expression": expression, "vector": vector, "limit": limit, "explain": explain}
     filter_ = parse_filter(filter_json)
-    extra = {
-        "filter": filter_,
-        "dedup": dedup or None,
-        "dedup_threshold": dedup_threshold,
-        "diversity": diversity,
-        "relative": relative or None,
-        "min_z": min_z,
-        "min_percentile": min_percentile,
-        "background": background or None,
-    }
-    body |= {k: v for k, v in extra.items() if v is not None}
+    if filter_ is not None:
+        body["filter"] = filter_
+    body |= search_options(
+        dedup=dedup,
+        dedup_threshold=dedup_threshold,
+        diversity=diversity,
+        relative=relative,
+        min_z=min_z,
+        min_percentile=min_percentile,
+        background=background,
+    )
     try:
         res, points = search_http(api, key, collection, body) if api else search_local(_settings(), collection, body)
     except SignifierError as exc:

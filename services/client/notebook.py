@@ -29,6 +29,7 @@ from services.client.models import (
     Similarity,
     Sweep,
 )
+from services.client.options import search_options
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -114,16 +115,15 @@ class Client:
         vector, explain, center, relative_sample...
         """
         body: dict[str, Any] = {"expression": expression, "limit": limit, "filter": filter, **options}
-        extra = {
-            "dedup": dedup or None,
-            "dedup_threshold": dedup_threshold,
-            "diversity": diversity,
-            "relative": relative or None,
-            "min_z": min_z,
-            "min_percentile": min_percentile,
-            "background": background,
-        }
-        body |= {k: v for k, v in extra.items() if v is not None}  # an older server refuses unknown fields
+        body |= search_options(
+            dedup=dedup,
+            dedup_threshold=dedup_threshold,
+            diversity=diversity,
+            relative=relative,
+            min_z=min_z,
+            min_percentile=min_percentile,
+            background=background,
+        )
         res = SearchResults.model_validate(self.api.request("POST", f"/v1/collections/{collection}/search", body))
         for hit in res.hits:
             hit.thumbnail_url = self.thumbnail(collection, hit.id)
