@@ -12,16 +12,19 @@ Filters reach this module validated (``parse_filter``), so nothing here checks i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import qdrant_edge as qe
-from qdrant_client import models
 
 from services.core.errors import InvalidInput
 from services.vectorstore.filters import Condition, Filter, Range, Scalar
+
+if TYPE_CHECKING:
+    from qdrant_client import models
 
 F = TypeVar("F")  # a target's top-level filter
 C = TypeVar("C")  # a target's condition: a field condition or a nested filter
@@ -105,13 +108,26 @@ EDGE: FilterTarget[qe.Filter, qe.ConditionType] = FilterTarget(
 
 # --- qdrant-client (a Qdrant server or cluster) ---------------------------------------------------------
 
-QDRANT: FilterTarget[models.Filter, models.Condition] = FilterTarget(
-    filter=lambda must, should, must_not: models.Filter(must=must, should=should, must_not=must_not),
-    any_of=lambda conditions: models.Filter(should=conditions),
-    match_value=lambda key, value: models.FieldCondition(key=key, match=models.MatchValue(value=value)),
-    match_any=lambda key, values: models.FieldCondition(key=key, match=models.MatchAny(any=values)),
-    range=lambda key, r: models.FieldCondition(key=key, range=models.Range(gt=r.gt, gte=r.gte, lt=r.lt, lte=r.lte)),
-)
+
+@functools.cache
+def _qdrant_target() -> FilterTarget[models.Filter, models.Condition]:
+    """qdrant-client's target, built on first use: importing qdrant_client costs about a second of CPU,
+    which every CLI command and server start in embedded mode (which never needs it) would pay."""
+    from qdrant_client import models
+
+    return FilterTarget(
+        filter=lambda must, should, must_not: models.Filter(must=must, should=should, must_not=must_not),
+        any_of=lambda conditions: models.Filter(should=conditions),
+        match_value=lambda key, value: models.FieldCondition(key=key, match=models.MatchValue(value=value)),
+        match_any=lambda key, values: models.FieldCondition(key=key, match=models.MatchAny(any=values)),
+        range=lambda key, r: models.FieldCondition(key=key, range=models.Range(gt=r.gt, gte=r.gte, lt=r.lt, lte=r.lte)),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "QDRANT":  # the module-level name, resolved lazily (PEP 562)
+        return _qdrant_target()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def edge_filter(f: Filter | None) -> qe.Filter | None:
@@ -119,4 +135,4 @@ def edge_filter(f: Filter | None) -> qe.Filter | None:
 
 
 def qdrant_filter(f: Filter | None) -> models.Filter | None:
-    return to_filter(f, QDRANT)
+    return to_filter(f, _qdrant_target())

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from qdrant_client import QdrantClient
-
 from services.core.settings import Settings
 from services.vectorstore.base import VectorStore
 from services.vectorstore.embedded import EmbeddedStore
-from services.vectorstore.server import ServerStore
 
 
 def build_store(settings: Settings, *, advertise_url: str | None = None) -> VectorStore:
@@ -17,6 +14,11 @@ def build_store(settings: Settings, *, advertise_url: str | None = None) -> Vect
     gets when it tries to open the same data directory.
     """
     if settings.qdrant_url:
+        # Imported here: qdrant-client costs about a second of CPU to import, and embedded mode never uses it.
+        from qdrant_client import QdrantClient
+
+        from services.vectorstore.server import ServerStore
+
         api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         client = QdrantClient(url=settings.qdrant_url, api_key=api_key)
         q = settings.qdrant

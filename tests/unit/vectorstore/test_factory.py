@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import qdrant_client
 from qdrant_client import QdrantClient
 
 from services.core.settings import Settings
@@ -31,7 +32,7 @@ def test_server_when_url_set(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -
         # The real client checks the server's version from a background thread; nobody listens here.
         return QdrantClient(check_compatibility=False, **kwargs)
 
-    monkeypatch.setattr(factory, "QdrantClient", client)
+    monkeypatch.setattr(qdrant_client, "QdrantClient", client)  # build_store imports it when it needs it
     settings = Settings(data_dir=store_dir, qdrant_url="http://127.0.0.1:1", qdrant_api_key="secret")  # type: ignore[arg-type]
     store = factory.build_store(settings)
     assert isinstance(store, ServerStore)
