@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import qdrant_client
 from qdrant_client import QdrantClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -147,7 +148,7 @@ def test_server_mode_collections_get_the_cluster_layout_from_settings(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     client = _RecordingClient(":memory:")
-    monkeypatch.setattr(factory, "QdrantClient", lambda **_: client)
+    monkeypatch.setattr(qdrant_client, "QdrantClient", lambda **_: client)  # build_store imports it on use
     settings = Settings(
         data_dir=tmp_path,
         qdrant_url="http://qdrant:6333",
