@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
 import qdrant_edge as qe
@@ -110,7 +110,7 @@ EDGE: FilterTarget[qe.Filter, qe.ConditionType] = FilterTarget(
 
 
 @functools.cache
-def _qdrant_target() -> FilterTarget[models.Filter, models.Condition]:
+def qdrant_target() -> FilterTarget[models.Filter, models.Condition]:
     """qdrant-client's target, built on first use: importing qdrant_client costs about a second of CPU,
     which every CLI command and server start in embedded mode (which never needs it) would pay."""
     from qdrant_client import models
@@ -124,15 +124,9 @@ def _qdrant_target() -> FilterTarget[models.Filter, models.Condition]:
     )
 
 
-def __getattr__(name: str) -> Any:
-    if name == "QDRANT":  # the module-level name, resolved lazily (PEP 562)
-        return _qdrant_target()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def edge_filter(f: Filter | None) -> qe.Filter | None:
     return to_filter(f, EDGE)
 
 
 def qdrant_filter(f: Filter | None) -> models.Filter | None:
-    return to_filter(f, _qdrant_target())
+    return to_filter(f, qdrant_target())

@@ -9,7 +9,7 @@ from typing import Any
 import qdrant_edge as qe
 from qdrant_client import models
 
-from services.vectorstore.conversions import EDGE, QDRANT, FilterTarget, to_filter
+from services.vectorstore.conversions import EDGE, FilterTarget, qdrant_target, to_filter
 from services.vectorstore.filters import parse_filter
 
 # A target that builds plain tuples, so the walk's output can be compared as data.
@@ -52,7 +52,7 @@ def test_rules_of_the_walk() -> None:
 
 def test_both_backends_get_their_own_classes() -> None:
     f = parse_filter({"shape": ["circle", "star"], "n": [1, "x"], "w": 2.0})
-    edge, qdrant = to_filter(f, EDGE), to_filter(f, QDRANT)
+    edge, qdrant = to_filter(f, EDGE), to_filter(f, qdrant_target())
     assert isinstance(edge, qe.Filter) and isinstance(qdrant, models.Filter)
     assert isinstance(qdrant.must, list) and [type(c) for c in qdrant.must] == [
         models.FieldCondition,
