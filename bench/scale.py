@@ -332,7 +332,11 @@ async def _run_ours(args: argparse.Namespace, w: Workload, root: Path) -> dict[s
 
 
 def build_while_searching(store: Any, name: str, w: Workload) -> dict[str, Any]:
-    """Build the index (``optimize``) while a second thread searches; the build's time, RSS and those latencies."""
+    """Build the index (``optimize``) while a second thread searches; the build's time, RSS and those latencies.
+
+    The store builds in a child process, so the searching thread keeps going (``during_build``: its latencies
+    and how many it made); a build in this process would hold the GIL and allow one search, at the end.
+    """
     done = threading.Event()
     lat: list[float] = []
     peak = [rss_mb()]
@@ -356,7 +360,14 @@ def build_while_searching(store: Any, name: str, w: Workload) -> dict[str, Any]:
     build_s = time.perf_counter() - t0
     done.set()
     thread.join()
-    out: dict[str, Any] = {"build_s": round(build_s, 1), "rss_before_mb": round(before), "peak_rss_mb": round(peak[0])}
+    out: dict[str, Any] = {
+        "build_s": round(build_s, 1),
+        "rss_before_mb": round(before),
+        "peak_rss_mb": round(peak[0]),
+        # The store builds in a child process (services/vectorstore/edge_build.py): its own peak, too.
+        "child_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+        "phases": store.build_report(name),  # copy (writes wait), the child's build, replay and swap
+    }
     if lat:
         out["during_build"] = {**stats(lat), "searches": len(lat)}
     return out
@@ -489,17 +500,24 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "targets": TARGETS,
     }
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after each stage, so an hour-long run that dies late keeps what it measured
+        out_path.write_text(json.dumps(result, indent=2))
+
     try:
         result["ours"] = run_ours(args, w, root)
         peers: dict[str, Any] = {"faiss_flat": w.flat} if w.flat else {}
+        result["peers"] = peers
+        save()
         if not args.no_peers:
             for label, run in (("faiss_hnsw", run_faiss_hnsw), ("usearch", run_usearch)):
                 try:
                     peers[label] = run(w, args.efs)
                 except ImportError as exc:
                     peers[label] = {"skipped": str(exc)}
+                save()
             peers["qdrant_local"] = run_local_mode(w, min(args.n, args.local_n), root)
-        result["peers"] = peers
     finally:
         shutil.rmtree(root, ignore_errors=True)
     ours = result["ours"]
@@ -514,8 +532,7 @@ def main() -> None:
     for k in kinds:
         print(f"{k:<18}{ours[k]['recall_at_10']:>10.3f}{ours[k]['p50_ms']:>9.2f}{ours[k]['p95_ms']:>9.2f}")
     print(f"targets met: {result['met']}; wall {result['wall_s']} s")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(result, indent=2))
+    save()
     print(f"wrote {out_path}")
 
 

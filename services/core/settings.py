@@ -160,8 +160,9 @@ class IndexSettings(BaseModel):
     # Threads of each collection's search pool (segments are searched in parallel); None: one per CPU.
     search_threads: int | None = None
     # Build the index in the background once this many points were written since the last build
-    # (None: only when ``EmbeddedStore.optimize`` is called). Qdrant Edge 0.9.0 holds the shard while it builds:
-    # searches on that collection wait for the build (256 s for 200k × 512 × 2 vectors; bench/README.md).
+    # (None: only when ``EmbeddedStore.optimize`` is called). The build runs in a child process on a copy of the
+    # shard (Qdrant Edge 0.9.0's build holds the GIL), so searches and writes go on; the copy needs the
+    # collection's disk size again while it runs (services/vectorstore/embedded.py).
     optimize_after: int | None = 20_000
 
 

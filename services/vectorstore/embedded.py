@@ -4,23 +4,31 @@ Layout under ``root``::
 
     root/.lock                  exclusive process lock (holds the owner's pid)
     root/<name>/collection.json  our spec; written last, so its presence marks a complete collection
-    root/<name>/shard/           one EdgeShard (WAL + segments)
+    root/<name>/shard…/          one EdgeShard (WAL + segments): ``shard``, or ``shard-<hex>`` once rebuilt
 
 What Qdrant Edge does and does not do for us (qdrant-edge-py 0.9.0, found by experiment):
 
-- Thread safety: an ``EdgeShard`` is internally synchronised and releases the GIL, so queries, updates,
-  flushes and ``optimize()`` may be called concurrently from many threads (but a search waits for a
-  running ``optimize()`` to finish: measured in bench/scale.py). Only closing a shard under a running
+- Thread safety: an ``EdgeShard`` is internally synchronised and releases the GIL in queries, updates and
+  flushes, so those may be called concurrently from many threads. Only closing a shard under a running
   call is unsafe ("Shard is not initialized"), so each collection has a readers-writer lock: every call
-  is a reader, closing/deleting is the writer.
+  is a reader, closing/deleting/swapping is the writer.
+- ``optimize()`` does *not* release the GIL: run in this process, a build would stop every Python thread
+  (every request of the server) for its whole length, minutes at a million points. So the index is built
+  in a child process (``edge_build``) on a copy of the shard, and the built copy is swapped in:
+  1. writes to the collection wait (searches do not) while the shard is flushed and its directory copied;
+  2. the child builds the copy's index; writes made meanwhile go to the live shard and into a log;
+  3. the logged writes are replayed into the built copy, the last few with writes held, the spec file is
+     pointed at the copy (``"shard"``), and the copy replaces the live shard between two searches.
+  A crash at any step leaves the spec naming a complete shard; the directory it does not name is removed
+  on the next open. The copy doubles the collection's disk use while a build runs.
 - Durability: every update goes to the write-ahead log first, so an acknowledged upsert survives a
   killed process without ``flush()``. Flushing persists segments and keeps the WAL replay on the next
   start short; a background thread flushes dirty shards every ``flush_interval_s`` (as Qdrant server's
   flush worker does), and ``close()`` flushes.
 - Indexing: Edge has no background optimizer. New points sit in a plain (brute-force, exact) segment until
   ``optimize()`` builds the index — int8 copies (seconds per 100k points) and, when ``IndexSettings.hnsw_m``
-  > 0, an HNSW graph (a minute or more per 100k 512-d points on 2 cores). The same thread runs it after
-  ``optimize_after`` new points; ``optimize(name)`` runs it on demand.
+  > 0, an HNSW graph (a minute or more per 100k 512-d points on 2 cores), out of process as above. A build
+  starts in the background after ``optimize_after`` new points; ``optimize(name)`` runs one and waits for it.
 - A point without a ``text`` vector is accepted and simply never matches a ``text`` search.
 - ``MatchValue(True)`` is read as the integer 1 and never matches a boolean payload; ``numpy.bool_``
   is read as a boolean, so booleans are passed that way.
@@ -33,8 +41,12 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -77,6 +89,9 @@ log = logging.getLogger(__name__)
 
 SPEC_FILE = "collection.json"
 SHARD_DIR = "shard"
+_BUILT_DIR = re.compile(r"shard-[0-9a-f]{8}")  # a shard copy built by ``optimize`` (see the module doc)
+_BUILD_MODULE = "services.vectorstore.edge_build"  # the child process that builds an index
+_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])  # where the child process finds ``services``
 LOCK_FILE = ".lock"
 _TRASH_PREFIX = ".deleted-"
 
@@ -129,15 +144,30 @@ class _RWLock:
 class _Collection:
     """One collection's spec, its (lazily opened) shard and bookkeeping for the maintenance thread."""
 
-    def __init__(self, spec: CollectionSpec, path: Path, shard: qe.EdgeShard | None = None) -> None:
+    def __init__(
+        self, spec: CollectionSpec, path: Path, shard: qe.EdgeShard | None = None, shard_dir: str = SHARD_DIR
+    ) -> None:
         self.spec = spec
         self.path = path
         self.shard = shard
-        self.rw = _RWLock()  # every call reads; closing the shard writes
+        self.shard_dir = shard_dir  # the live shard's directory under ``path``
+        self.rw = _RWLock()  # every call reads; closing or swapping the shard writes
+        self.gate = _RWLock()  # every write reads; a build's copy and swap write (searches don't take it)
         self.load_lock = threading.Lock()  # opening the shard lazily, without holding the registry
         self.deleted = False
         self.dirty = False  # written since the last flush
         self.unindexed = 0  # points written since the last optimize (an estimate)
+        # Writes made since a running build copied the shard, in order, to replay into the built copy.
+        self.pending: list[qe.UpdateOperation] | None = None
+        self.pending_order = threading.Lock()  # a write and its place in ``pending`` go together
+        self.build_lock = threading.Lock()  # one build of this collection at a time
+        self.child: subprocess.Popen[str] | None = None  # the running build's process
+        self.cancelled = False  # deleted or closing: a running build is abandoned
+        self.last_build: dict[str, Any] | None = None  # the last finished build's phases (``build_report``)
+
+
+class _Abandoned(StoreUnavailable):
+    """A build stopped because its collection was deleted or the store closed."""
 
 
 class EmbeddedStore(VectorStore):
@@ -186,6 +216,8 @@ class EmbeddedStore(VectorStore):
             _release_process_lock(self._lock_fd)
             raise
         self._stop = threading.Event()
+        self._build_slot = threading.Lock()  # one build at a time: each takes a core or two and a shard's RAM
+        self._builders: set[threading.Thread] = set()
         self._maintainer: threading.Thread | None = None
         if flush_interval_s > 0 or optimize_after:
             self._maintainer = threading.Thread(target=self._maintain, name="edge-maintenance", daemon=True)
@@ -212,8 +244,7 @@ class EmbeddedStore(VectorStore):
                             shard.update(qe.UpdateOperation.create_field_index(field, schema))
                     shard.flush()
                     # The spec file goes last: a directory without it is an unfinished creation.
-                    meta = {"name": spec.name, "dim": spec.dim, "vectors": list(spec.vectors)}
-                    _write_json(path / SPEC_FILE, meta)
+                    _write_json(path / SPEC_FILE, _spec_meta(spec, SHARD_DIR))
                 except BaseException:
                     shard.close()
                     shutil.rmtree(path, ignore_errors=True)
@@ -235,7 +266,8 @@ class EmbeddedStore(VectorStore):
             col = self._collections.get(name)
         if col is None:
             raise CollectionNotFound(name)
-        # Wait for calls in flight (a background optimize included) before closing the shard under them.
+        _cancel_build(col)
+        # Wait for calls in flight before closing the shard under them.
         with col.rw.write(), col.load_lock:
             with self._registry:
                 if col.deleted or self._collections.get(name) is not col:
@@ -270,22 +302,31 @@ class EmbeddedStore(VectorStore):
             return shard.count(qe.CountRequest(exact=True))
 
     def optimize(self, name: str) -> None:
-        """Build the HNSW index over points written since the last build (blocking; seconds per 10k points)."""
-        with self._use(name) as (col, shard):
-            col.unindexed = 0
-            shard.optimize()
+        """Build the index over points written since the last build, and wait for it (seconds per 10k points).
+
+        The build runs in a child process on a copy of the shard (see the module doc): searches and writes on
+        this collection, and everything else in this process, go on meanwhile.
+        """
+        col = self._lookup(name)
+        with col.build_lock:
+            self._build(col)
+
+    def build_report(self, name: str) -> dict[str, Any] | None:
+        """The last finished build of ``name``: ``copy_s`` (writes waited), the child's ``build_s`` and
+        ``peak_rss_mb``, ``replayed_writes``, ``swap_s`` and ``total_s``; None before the first."""
+        return self._lookup(name).last_build
 
     # --- points --------------------------------------------------------------------------------
 
     def upsert(self, name: str, points: Sequence[PointRecord]) -> None:
-        with self._use(name) as (col, shard):
+        with self._use(name, write=True) as (col, shard):
             if not points:
                 return
             batch = []
             for p in points:
                 pid, vectors = check_point(p, col.spec)
                 batch.append(qe.Point(pid, {k: v.tolist() for k, v in vectors.items()}, dict(p.payload)))
-            shard.update(qe.UpdateOperation.upsert_points(batch))
+            self._apply(col, shard, qe.UpdateOperation.upsert_points(batch))
             self._written(col, shard, len(batch))
 
     def retrieve(self, name: str, ids: Sequence[str], with_vectors: bool = False) -> list[PointRecord]:
@@ -382,20 +423,20 @@ class EmbeddedStore(VectorStore):
         return [record_from(r, with_vectors) for r in records], (None if next_id is None else str(next_id))
 
     def delete_points(self, name: str, ids: Sequence[str]) -> None:
-        with self._use(name) as (col, shard):
+        with self._use(name, write=True) as (col, shard):
             doomed = [pid for pid in (parse_point_id(i) for i in ids) if pid is not None]
             if doomed:
-                shard.update(qe.UpdateOperation.delete_points(list(dict.fromkeys(doomed))))
+                self._apply(col, shard, qe.UpdateOperation.delete_points(list(dict.fromkeys(doomed))))
                 self._written(col, shard, 0)
 
     def set_payload(self, name: str, point_id: str, payload: dict[str, object]) -> None:
-        with self._use(name) as (col, shard):
+        with self._use(name, write=True) as (col, shard):
             check_payload(payload, "payload")
             pid = parse_point_id(point_id)
             # Edge reports a missing point as a bare Exception; check first to raise the typed error.
             if pid is None or not shard.retrieve([pid], False, False):
                 raise PointNotFound(str(point_id), name)
-            shard.update(qe.UpdateOperation.set_payload([pid], dict(payload)))
+            self._apply(col, shard, qe.UpdateOperation.set_payload([pid], dict(payload)))
             self._written(col, shard, 0)
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -408,8 +449,14 @@ class EmbeddedStore(VectorStore):
             self._closed = True
             cols = list(self._collections.values())
         self._stop.set()
+        for col in cols:
+            _cancel_build(col)
         if self._maintainer is not None:
             self._maintainer.join()
+        with self._registry:
+            builders = list(self._builders)
+        for thread in builders:
+            thread.join()
         for col in cols:
             with col.rw.write(), col.load_lock:
                 col.deleted = True  # unusable from now on: no lazy re-open
@@ -428,25 +475,164 @@ class EmbeddedStore(VectorStore):
         if self._closed:
             raise StoreUnavailable(f"the embedded store at {self.root} is closed")
 
-    @contextlib.contextmanager
-    def _use(self, name: str) -> Iterator[tuple[_Collection, qe.EdgeShard]]:
-        """The open shard of ``name``, held open (read lock) for the duration of the block."""
+    def _lookup(self, name: str) -> _Collection:
         check_collection_name(name)
         with self._registry:
             self._check_open()
             col = self._collections.get(name)
         if col is None:
             raise CollectionNotFound(name)
+        return col
+
+    @contextlib.contextmanager
+    def _use(self, name: str, write: bool = False) -> Iterator[tuple[_Collection, qe.EdgeShard]]:
+        """The open shard of ``name``, held open (read lock) for the duration of the block.
+
+        ``write``: the block changes points, so it also holds the collection's write gate (which a build
+        closes while it copies the shard and swaps the copy in). The gate comes first, as in ``_build``.
+        """
+        col = self._lookup(name)
+        with col.gate.read() if write else contextlib.nullcontext(), self._hold(col) as shard:
+            yield col, shard
+
+    @contextlib.contextmanager
+    def _hold(self, col: _Collection) -> Iterator[qe.EdgeShard]:
+        name = col.spec.name
         with col.load_lock:
             if col.shard is None and not col.deleted:
-                col.shard = _edge_call(name, qe.EdgeShard.load, str(col.path / SHARD_DIR))
+                col.shard = _edge_call(name, qe.EdgeShard.load, str(col.path / col.shard_dir))
         with col.rw.read():
             shard = col.shard
             if shard is None:  # deleted or closed while we waited
                 self._check_open()
                 raise CollectionNotFound(name)
             with _edge_errors(name):
-                yield col, shard
+                yield shard
+
+    def _apply(self, col: _Collection, shard: qe.EdgeShard, op: qe.UpdateOperation) -> None:
+        """Apply a write; while a build runs, log it too, in the order the shard applied it."""
+        log = col.pending  # set and cleared only with the gate closed, so fixed for this write
+        if log is None:
+            shard.update(op)
+            return
+        with col.pending_order:
+            shard.update(op)
+            log.append(op)
+
+    # --- index builds (see the module doc) -------------------------------------------------------
+
+    def _build(self, col: _Collection) -> None:
+        """Build ``col``'s index on a copy of its shard in a child process, then swap the copy in."""
+        name = col.spec.name
+        new_dir = f"{SHARD_DIR}-{uuid.uuid4().hex[:8]}"
+        new_path = col.path / new_dir
+        with self._build_slot:
+            fresh: qe.EdgeShard | None = None
+            try:
+                t0 = time.perf_counter()
+                with col.gate.write():  # 1. a consistent copy; searches go on
+                    with self._hold(col) as shard:
+                        shard.flush()
+                        shutil.copytree(col.path / col.shard_dir, new_path)
+                    col.unindexed = 0
+                    col.pending = []
+                report: dict[str, Any] = {"copy_s": round(time.perf_counter() - t0, 3)}  # writes waited this long
+                report.update(self._run_build(col, new_path))  # 2. the build, in a child process
+                fresh = _edge_call(name, qe.EdgeShard.load, str(new_path))
+                t1 = time.perf_counter()
+                report["replayed_writes"] = self._swap(col, fresh, new_dir)  # 3. catch up and swap
+                fresh = None
+                report["swap_s"] = round(time.perf_counter() - t1, 3)
+                report["total_s"] = round(time.perf_counter() - t0, 3)
+                col.last_build = report
+                log.info("collection %r: index built out of process: %s", name, report)
+            except BaseException:
+                col.pending = None
+                if fresh is not None:
+                    fresh.close()
+                shutil.rmtree(new_path, ignore_errors=True)
+                if col.deleted and not self._closed:
+                    raise CollectionNotFound(name) from None
+                raise
+
+    def _run_build(self, col: _Collection, path: Path) -> dict[str, Any]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH")) if p)
+        cmd = [sys.executable, "-m", _BUILD_MODULE, str(path)]
+        if col.cancelled or self._stop.is_set():
+            raise _Abandoned(f"the build of collection {col.spec.name!r} was abandoned")
+        col.child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            if col.cancelled or self._stop.is_set():  # cancelled while it started
+                col.child.terminate()
+            out, err = col.child.communicate()
+            code = col.child.returncode
+        finally:
+            col.child = None
+        if col.cancelled or self._stop.is_set():
+            raise _Abandoned(f"the build of collection {col.spec.name!r} was abandoned")
+        if code != 0:
+            raise StoreUnavailable(
+                f"building the index of collection {col.spec.name!r} failed (exit {code}): {err.strip()[-800:]}"
+            )
+        try:
+            stats: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            stats = {}
+        return stats
+
+    def _swap(self, col: _Collection, fresh: qe.EdgeShard, new_dir: str) -> int:
+        name = col.spec.name
+        done = 0
+        for _ in range(3):  # replay most of the writes made during the build without holding writers up
+            log = col.pending
+            assert log is not None
+            upto = len(log)
+            if upto - done <= 256:
+                break
+            with _edge_errors(name):
+                for op in log[done:upto]:
+                    fresh.update(op)
+            done = upto
+        with col.gate.write():
+            log = col.pending
+            assert log is not None
+            with _edge_errors(name):
+                for op in log[done:]:
+                    fresh.update(op)
+                fresh.flush()
+            with col.rw.write():  # waits for the searches in flight (milliseconds)
+                if col.deleted or self._stop.is_set():
+                    raise _Abandoned(f"the build of collection {name!r} was abandoned")
+                # From here the copy is the collection: it has every acknowledged write.
+                _write_json(col.path / SPEC_FILE, _spec_meta(col.spec, new_dir))
+                old, old_dir = col.shard, col.shard_dir
+                col.shard, col.shard_dir, col.pending = fresh, new_dir, None
+        if old is not None:
+            with contextlib.suppress(Exception):
+                old.close()
+        shutil.rmtree(col.path / old_dir, ignore_errors=True)
+        return len(log)
+
+    def _build_in_background(self, col: _Collection) -> None:
+        def run() -> None:
+            try:
+                with col.build_lock:
+                    self._build(col)
+            except (_Abandoned, CollectionNotFound):
+                pass
+            except Exception:
+                log.exception("building the index of collection %r failed", col.spec.name)
+            finally:
+                with self._registry:
+                    self._builders.discard(threading.current_thread())
+
+        thread = threading.Thread(target=run, name=f"edge-build-{col.spec.name}", daemon=True)
+        with self._registry:
+            if self._closed:
+                return
+            self._builders.add(thread)
+        thread.start()
 
     def _written(self, col: _Collection, shard: qe.EdgeShard, points: int) -> None:
         col.unindexed += points
@@ -468,10 +654,16 @@ class EmbeddedStore(VectorStore):
             try:
                 meta = json.loads(spec_path.read_text())
                 spec = CollectionSpec(name=path.name, dim=int(meta["dim"]), vectors=tuple(meta["vectors"]))
+                shard_dir = str(meta.get("shard", SHARD_DIR))
+                if shard_dir != SHARD_DIR and not _BUILT_DIR.fullmatch(shard_dir):
+                    raise ValueError(f"bad shard directory {shard_dir!r}")
             except (OSError, ValueError, KeyError, TypeError):
                 log.error("ignoring %s: unreadable collection spec", spec_path, exc_info=True)
                 continue
-            found[spec.name] = _Collection(spec, path)
+            for entry in path.iterdir():  # a build that did not finish, or the shard a finished one replaced
+                if entry.name != shard_dir and (entry.name == SHARD_DIR or _BUILT_DIR.fullmatch(entry.name)):
+                    shutil.rmtree(entry, ignore_errors=True)
+            found[spec.name] = _Collection(spec, path, shard_dir=shard_dir)
         return found
 
     def _maintain(self) -> None:
@@ -488,9 +680,13 @@ class EmbeddedStore(VectorStore):
                         if col.dirty:
                             col.dirty = False  # cleared first: a write racing the flush marks it again
                             col.shard.flush()
-                        if self._optimize_after and col.unindexed >= self._optimize_after:
+                        if (
+                            self._optimize_after
+                            and col.unindexed >= self._optimize_after
+                            and not col.build_lock.locked()
+                        ):
                             col.unindexed = 0
-                            col.shard.optimize()
+                            self._build_in_background(col)
                 except Exception:
                     log.exception("maintenance of collection %r failed", col.spec.name)
 
@@ -536,7 +732,23 @@ def _edge_call(name: str, fn: Any, *args: Any) -> Any:
         return fn(*args)
 
 
+def _cancel_build(col: _Collection) -> None:
+    """Abandon ``col``'s running build, if any (the collection is being deleted or the store closed)."""
+    col.cancelled = True
+    child = col.child
+    if child is not None:
+        with contextlib.suppress(OSError):
+            child.terminate()
+
+
 # --- files -----------------------------------------------------------------------------------------
+
+
+def _spec_meta(spec: CollectionSpec, shard_dir: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": spec.name, "dim": spec.dim, "vectors": list(spec.vectors)}
+    if shard_dir != SHARD_DIR:
+        meta["shard"] = shard_dir
+    return meta
 
 
 def _write_json(path: Path, obj: object) -> None:
