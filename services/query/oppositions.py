@@ -151,8 +151,10 @@ def oppositions(
     ax = axis(a.vector, b.vector)
     t1 = time.perf_counter()
     store, name = resolver.store, resolver.collection
-    hits_a = store.search(name, ax.direction, using=using, limit=limit, filter=filter, with_vectors=True)
-    hits_b = store.search(name, -ax.direction, using=using, limit=limit, filter=filter, with_vectors=True)
+    # Both poles at once: the embedded store searches them in parallel, a server in one round trip.
+    hits_a, hits_b = store.search_many(
+        name, [ax.direction, -ax.direction], using=using, limit=limit, filter=filter, with_vectors=True
+    )
     t2 = time.perf_counter()
     pole_a = pole_hits(hits_a, using, a, b, ax.norm, explain)
     pole_b = pole_hits(hits_b, using, a, b, ax.norm, explain)

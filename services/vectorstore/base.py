@@ -78,6 +78,20 @@ class VectorStore(ABC):
     ) -> list[Hit]:
         """Nearest neighbours of ``vector`` over the named vector ``using``, best first."""
 
+    def search_many(
+        self,
+        name: str,
+        vectors: Sequence[Vector],
+        using: str = "image",
+        limit: int = 10,
+        filter: Filter | None = None,
+        with_vectors: bool = False,
+    ) -> list[list[Hit]]:
+        """``search`` for each of ``vectors`` with the same settings, in order (an opposition's two poles).
+
+        This default runs them one after another; the stores run them in parallel or in one round trip."""
+        return [self.search(name, v, using, limit, 0, filter, with_vectors) for v in vectors]
+
     def search_mmr(
         self,
         name: str,

@@ -226,6 +226,35 @@ class ServerStore(VectorStore):
             ).points
         return hits_from(scored, with_vectors)
 
+    def search_many(
+        self,
+        name: str,
+        vectors: Sequence[Vector],
+        using: str = "image",
+        limit: int = 10,
+        filter: Filter | None = None,
+        with_vectors: bool = False,
+    ) -> list[list[Hit]]:
+        spec = self._spec(name)
+        queries = [check_search(spec, v, using, limit, 0) for v in vectors]
+        if not queries:
+            return []
+        requests = [
+            models.QueryRequest(
+                query=q.tolist(),
+                using=using,
+                limit=limit,
+                filter=qdrant_filter(filter),
+                params=self._search_params,
+                with_payload=True,
+                with_vector=with_vectors,
+            )
+            for q in queries
+        ]
+        with self._errors(name):  # one round trip for all of them
+            found = self._client.query_batch_points(self._full(name), requests=requests)
+        return [hits_from(res.points, with_vectors) for res in found]
+
     def neighbours(
         self, name: str, vectors: Vector, using: str = "image", threshold: float = 0.0, limit: int = 64
     ) -> list[list[tuple[str, float]]]:

@@ -192,6 +192,24 @@ def test_search_with_vectors(readonly: VectorStore, data: DataSet) -> None:
         assert float(h.vectors["text"] @ data.queries[2]) == pytest.approx(h.score, abs=1e-4)
 
 
+def test_search_many_answers_each_query_as_search_does(readonly: VectorStore, data: DataSet) -> None:
+    # Brute force, not ``search``, is the reference: each answer is exact, in the order of the queries.
+    flt = Filter(must=(Condition("color", value="red"),))
+    qs = [data.queries[7], -data.queries[7], data.queries[8]]
+    many = readonly.search_many("pics", qs, using="text", limit=6, filter=flt, with_vectors=True)
+    assert len(many) == 3
+    for q, hits in zip(qs, many, strict=True):
+        expected = data.brute_force(q, "text", where=lambda p: p["color"] == "red")[:6]
+        assert [h.id for h in hits] == [pid for pid, _ in expected]
+        for h in hits:
+            assert h.vectors is not None and float(h.vectors["text"] @ q) == pytest.approx(h.score, abs=1e-4)
+    assert readonly.search_many("pics", []) == []
+    with pytest.raises(InvalidInput):
+        readonly.search_many("pics", [data.queries[0], np.ones(3, dtype=np.float32)])
+    with pytest.raises(CollectionNotFound):
+        readonly.search_many("missing", [data.queries[0], data.queries[1]])
+
+
 def test_search_paging_is_consistent(readonly: VectorStore, data: DataSet) -> None:
     q = data.queries[3]
     whole = [h.id for h in readonly.search("pics", q, limit=35)]
