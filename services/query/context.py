@@ -21,6 +21,7 @@ from services.encoders.base import Encoder
 from services.encoders.cache import TextEmbeddingCache
 from services.encoders.decode import decode_base64_image
 from services.query.concepts import ConceptStore, TemplateStore
+from services.query.filter_keys import KeySamples
 from services.query.matrix import VectorMatrices
 from services.query.modality import ModalityMeans, centring
 from services.query.resolve import Resolver
@@ -45,6 +46,8 @@ class QueryServices:
     models: ModelGuard | None = None  # None: collections are not checked against the model (no registry)
     # Collection vectors in memory for whole-collection scoring (the plane, relative scores).
     matrices: VectorMatrices = field(default_factory=lambda: VectorMatrices(300_000))
+    # Payload keys sampled per collection, for filter-key warnings (services/query/filter_keys.py).
+    filter_keys: KeySamples = field(default_factory=KeySamples)
 
     def check_model(self, info: CollectionInfo) -> CollectionInfo:
         """``info`` if this encoder's vectors may meet its vectors, else ``ModelMismatch`` (409)."""

@@ -184,7 +184,7 @@ def run_search(
             explain=body.explain,
             rerank=rerank,
         )
-    warnings = filter_key_warnings(qs.store, info.store_name, info.name, filt)
+    warnings = filter_key_warnings(qs.store, info.store_name, info.name, filt, cache=qs.filter_keys)
     if warnings:
         result = dataclasses.replace(result, warnings=[*result.warnings, *warnings])
     if groups is not None:

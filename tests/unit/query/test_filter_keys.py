@@ -62,3 +62,23 @@ def test_many_known_keys_are_listed_with_their_count() -> None:
     store = PagedStore([{f"k{i:02d}": i for i in range(40)}])
     [w] = filter_key_warnings(store, "s", "c", _filter({"nothing_like_it": 1}))  # type: ignore[arg-type]
     assert "k29, … (40 in all)" in w and "k30" not in w
+
+
+def test_the_key_sample_is_reused_until_it_ages_and_never_warns_from_a_stale_one() -> None:
+    from services.query.filter_keys import KeySamples
+
+    now = [0.0]
+    cache = KeySamples(ttl_s=10, clock=lambda: now[0])
+    store = PagedStore([{"color": "red"}])
+    for _ in range(3):
+        assert filter_key_warnings(store, "s", "c", _filter({"color": "red"}), cache=cache) == []  # type: ignore[arg-type]
+    assert store.scrolls == 1  # read once, reused
+    # A key that arrived after the sample: the cached sample lacks it, so it is read again, and no warning.
+    store.points.append(PointRecord(id="9", payload={"size": 3}))
+    assert filter_key_warnings(store, "s", "c", _filter({"size": 3}), cache=cache) == []  # type: ignore[arg-type]
+    assert store.scrolls == 2
+    [w] = filter_key_warnings(store, "s", "c", _filter({"sise": 3}), cache=cache)  # type: ignore[arg-type]
+    assert "did you mean 'size'" in w and store.scrolls == 3  # a real warning is checked against a fresh read
+    now[0] = 11.0
+    filter_key_warnings(store, "s", "c", _filter({"color": "red"}), cache=cache)  # type: ignore[arg-type]
+    assert store.scrolls == 4  # aged out
