@@ -328,6 +328,47 @@ async def _run_ours(args: argparse.Namespace, w: Workload, root: Path) -> dict[s
         beside = await clients(4, args.seconds)
         await asyncio.gather(*heavy)
         out["beside_heavy"] = {"qps_4_clients": round(beside, 1), "heavy_s": round(time.perf_counter() - t0, 1)}
+        if not args.no_engine_probe:
+            out["engine_filtered"] = engine_filtered_probe(store, name, w, ids)
+    return out
+
+
+def engine_filtered_probe(store: Any, name: str, w: Workload, ids: dict[str, int]) -> dict[str, Any]:
+    """Filtered text queries straight on the Edge shard (no REST): recall/p50 by ``hnsw_ef`` and ACORN.
+
+    The data behind the store's choice of search parameters for filtered queries (bench/README.md).
+    """
+    import qdrant_edge as qe
+
+    from services.vectorstore.conversions import edge_filter
+    from services.vectorstore.filters import parse_filter
+
+    shard = store._collections[name].shard  # private: the probe varies what the store fixes
+    quant = qe.QuantizationSearchParams(rescore=True, oversampling=store._index.oversampling)
+    out: dict[str, Any] = {}
+    for sel in SELECTIVITY:
+        flt = edge_filter(parse_filter({"labels": sel}))
+        for ef in (512, 1024, 2048):
+            for acorn in (False, True):
+                params = qe.SearchParams(
+                    hnsw_ef=ef, quantization=quant, acorn=qe.AcornSearchParams(enable=True) if acorn else None
+                )
+                lat, rec = [], []
+                for i, q in enumerate(w.queries["text"]):
+                    req = qe.QueryRequest(
+                        limit=K, query=qe.Query.Nearest(q.tolist(), using="image"), filter=flt, params=params
+                    )
+                    t0 = time.perf_counter()
+                    hits = shard.query(req)
+                    lat.append(time.perf_counter() - t0)
+                    rec.append(recall([ids[str(h.id)] for h in hits], w.truth[f"filtered_{sel}"][i]))
+                key = f"{sel}_ef{ef}" + ("_acorn" if acorn else "")
+                out[key] = stats(lat, rec)
+                print(
+                    f"engine filtered {key:<18} recall@10 {out[key]['recall_at_10']:.3f}  "
+                    f"p50 {out[key]['p50_ms']:.2f} ms",
+                    flush=True,
+                )
     return out
 
 
@@ -476,6 +517,7 @@ def main() -> None:
     p.add_argument("--efs", type=lambda s: [int(c) for c in s.split(",")], default=[64, 128, 256, 512])
     p.add_argument("--local-n", type=int, default=20_000, help="points for qdrant-client local mode")
     p.add_argument("--no-peers", action="store_true")
+    p.add_argument("--no-engine-probe", action="store_true", help="skip the filtered ef/ACORN probe on the shard")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="default artifacts/bench/scale-<n>-<data>.json")
     args = p.parse_args()

@@ -56,6 +56,11 @@ def test_bench_scale_runs_and_reports_every_kind(tmp_path: Path) -> None:
     assert set(ours["clients"]) == {"1", "2"}
     assert all(0 < r["p50_ms"] <= r["p95_ms"] and r["qps"] == ours["qps"][c] for c, r in ours["clients"].items())
     assert ours["build"]["build_s"] >= 0 and ours["build"]["peak_rss_mb"] > 0
+    phases = ours["build"]["phases"]  # the store built out of process, and says how each step went
+    assert phases["copy_s"] >= 0 and phases["build_s"] >= 0 and phases["replayed_writes"] == 0
+    assert ours["build"]["child_peak_rss_mb"] > 0
+    probe = ours["engine_filtered"]
+    assert {"s1_ef512", "s50_ef2048_acorn"} <= set(probe) and all(0 <= r["recall_at_10"] <= 1 for r in probe.values())
     assert 0.2 < res["generator"]["stats"]["matched_image_text"] < 0.3
     if PEERS:
         assert res["peers"]["faiss_flat"]["recall_at_10"] == 1.0
