@@ -179,6 +179,7 @@ class EmbeddedStore(VectorStore):
     since the last build (``None``: only when ``optimize()`` is called).
     ``advertise_url``: the API this process serves, named in the error a second opener gets.
     ``hnsw_ef``: candidates HNSW searches keep (higher: better recall, slower); ``None``: Qdrant's default.
+    ``hnsw_ef_filtered``: the same for filtered searches (``None``: ``hnsw_ef``); a filter prunes the walk.
     ``index``: the HNSW/full-scan/quantization layout of collections created from now on (``IndexSettings``).
     Until a segment is indexed, search over it is brute force and exact.
     """
@@ -191,6 +192,7 @@ class EmbeddedStore(VectorStore):
         optimize_after: int | None = 20_000,
         advertise_url: str | None = None,
         hnsw_ef: int | None = None,
+        hnsw_ef_filtered: int | None = None,
         index: IndexSettings | None = None,
     ) -> None:
         self.root = Path(root)
@@ -205,6 +207,8 @@ class EmbeddedStore(VectorStore):
             else None
         )
         self._search_params = qe.SearchParams(hnsw_ef=hnsw_ef, quantization=quant) if hnsw_ef or quant else None
+        ef_f = hnsw_ef_filtered or hnsw_ef
+        self._filtered_params = qe.SearchParams(hnsw_ef=ef_f, quantization=quant) if ef_f or quant else None
         self._lock_fd = _acquire_process_lock(self.root, advertise_url)
         # The registry lock guards only the name tables below and is never held during disk work, so
         # creating or deleting one collection does not stall calls on the others.
@@ -308,10 +312,14 @@ class EmbeddedStore(VectorStore):
         """Build the index over points written since the last build, and wait for it (seconds per 10k points).
 
         The build runs in a child process on a copy of the shard (see the module doc): searches and writes on
-        this collection, and everything else in this process, go on meanwhile.
+        this collection, and everything else in this process, go on meanwhile. A call that finds a build
+        running waits for it, and returns if nothing was written since (copying the shard again is costly).
         """
         col = self._lookup(name)
+        waited = col.build_lock.locked()
         with col.build_lock:
+            if waited and col.last_build is not None and col.unindexed == 0:
+                return
             self._build(col)
 
     def build_report(self, name: str) -> dict[str, Any] | None:
@@ -360,10 +368,13 @@ class EmbeddedStore(VectorStore):
                 filter=edge_filter(filter),
                 with_payload=True,
                 with_vector=with_vectors,
-                params=self._search_params,
+                params=self._params(filter),
             )
             scored = shard.query(request)
         return hits_from(scored, with_vectors)
+
+    def _params(self, filter: Filter | None) -> qe.SearchParams | None:
+        return self._filtered_params if filter is not None and not filter.is_empty() else self._search_params
 
     def search_many(
         self,
@@ -407,7 +418,7 @@ class EmbeddedStore(VectorStore):
                 filter=edge_filter(filter),
                 with_payload=True,
                 with_vector=with_vectors,
-                params=self._search_params,
+                params=self._params(filter),
             )
             scored = shard.query(request)
         return hits_from(scored, with_vectors)

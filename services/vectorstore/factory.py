@@ -30,6 +30,7 @@ def build_store(settings: Settings, *, advertise_url: str | None = None) -> Vect
             write_consistency_factor=q.write_consistency_factor,
             location=f"the Qdrant server at {settings.qdrant_url}",
             hnsw_ef=q.hnsw_ef,
+            hnsw_ef_filtered=q.hnsw_ef_filtered,
             index=q,
             on_disk_vectors=q.on_disk_vectors,
         )
@@ -38,6 +39,7 @@ def build_store(settings: Settings, *, advertise_url: str | None = None) -> Vect
         settings.vectors_dir,
         advertise_url=advertise_url,
         hnsw_ef=q.hnsw_ef,
+        hnsw_ef_filtered=q.hnsw_ef_filtered,
         index=q,
         optimize_after=q.optimize_after,
     )

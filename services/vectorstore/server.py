@@ -64,6 +64,7 @@ class ServerStore(VectorStore):
     ``create_collection`` when given (cluster deployments); ``None`` keeps the server's defaults.
     ``location`` names the server in error messages (e.g. its URL).
     ``hnsw_ef``: candidates HNSW searches keep (higher: better recall, slower); ``None``: the server's default.
+    ``hnsw_ef_filtered``: the same for filtered searches (``None``: ``hnsw_ef``); a filter prunes the walk.
     ``index``: the graph (m, ef_construct), int8 copies and their oversampling, as in the embedded store; with
     ``on_disk_vectors`` the float vectors live on disk (memory-mapped) and only the int8 copies (a quarter of
     the size) and the graph stay in RAM: searches walk the int8 copies and read floats only to rescore.
@@ -80,6 +81,7 @@ class ServerStore(VectorStore):
         write_consistency_factor: int | None = None,
         location: str | None = None,
         hnsw_ef: int | None = None,
+        hnsw_ef_filtered: int | None = None,
         index: IndexSettings | None = None,
         on_disk_vectors: bool = False,
     ) -> None:
@@ -99,6 +101,8 @@ class ServerStore(VectorStore):
         if index is not None and index.quantization == "int8":
             quant = models.QuantizationSearchParams(rescore=True, oversampling=index.oversampling)
         self._search_params = models.SearchParams(hnsw_ef=hnsw_ef, quantization=quant) if hnsw_ef or quant else None
+        ef_f = hnsw_ef_filtered or hnsw_ef
+        self._filtered_params = models.SearchParams(hnsw_ef=ef_f, quantization=quant) if ef_f or quant else None
         # Specs by name, so each call validates vectors without a round trip; dropped on not-found.
         self._specs: dict[str, CollectionSpec] = {}
         self._specs_lock = threading.Lock()
@@ -220,11 +224,14 @@ class ServerStore(VectorStore):
                 limit=limit,
                 offset=offset,
                 query_filter=qdrant_filter(filter),
-                search_params=self._search_params,
+                search_params=self._params(filter),
                 with_payload=True,
                 with_vectors=with_vectors,
             ).points
         return hits_from(scored, with_vectors)
+
+    def _params(self, filter: Filter | None) -> models.SearchParams | None:
+        return self._filtered_params if filter is not None and not filter.is_empty() else self._search_params
 
     def search_many(
         self,
@@ -245,7 +252,7 @@ class ServerStore(VectorStore):
                 using=using,
                 limit=limit,
                 filter=qdrant_filter(filter),
-                params=self._search_params,
+                params=self._params(filter),
                 with_payload=True,
                 with_vector=with_vectors,
             )
@@ -300,7 +307,7 @@ class ServerStore(VectorStore):
                 using=using,
                 limit=limit,
                 query_filter=qdrant_filter(filter),
-                search_params=self._search_params,
+                search_params=self._params(filter),
                 with_payload=True,
                 with_vectors=with_vectors,
             ).points

@@ -317,9 +317,7 @@ def test_filtered_text_search_and_paging(readonly: VectorStore, data: DataSet) -
 
 def test_empty_filter_is_no_filter(readonly: VectorStore, data: DataSet) -> None:
     q = data.queries[7]
-    assert [h.id for h in readonly.search("pics", q, filter=Filter())] == [
-        h.id for h in readonly.search("pics", q)
-    ]
+    assert [h.id for h in readonly.search("pics", q, filter=Filter())] == [h.id for h in readonly.search("pics", q)]
 
 
 # --- scroll, payload, deletion ----------------------------------------------------------------------

@@ -21,7 +21,12 @@ def indexed(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
     # The default layout, with thresholds shrunk so that 3,000 small vectors get a graph and are walked.
     index = QdrantSettings(indexing_kb=1, full_scan_kb=1)
     store = EmbeddedStore(
-        tmp_path_factory.mktemp("hnsw"), flush_interval_s=0, optimize_after=None, hnsw_ef=index.hnsw_ef, index=index
+        tmp_path_factory.mktemp("hnsw"),
+        flush_interval_s=0,
+        optimize_after=None,
+        hnsw_ef=index.hnsw_ef,
+        hnsw_ef_filtered=index.hnsw_ef_filtered,
+        index=index,
     )
     store.create_collection(CollectionSpec("c", DIM))
     images = []
@@ -73,3 +78,19 @@ def test_filtered_recall(indexed) -> None:  # type: ignore[no-untyped-def]
         found = {h.id for h in store.search("c", q, limit=K, filter=flt)}
         recalls.append(len(found & exact_top(x, q, rows)) / K)
     assert np.mean(recalls) >= 0.95
+
+
+def test_filtered_searches_walk_with_their_own_beam(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from services.core.settings import Settings
+    from services.vectorstore.factory import build_store
+    from services.vectorstore.filters import Filter
+
+    settings = Settings(data_dir=tmp_path, qdrant=QdrantSettings(hnsw_ef=64, hnsw_ef_filtered=300))
+    store = build_store(settings)
+    try:
+        assert isinstance(store, EmbeddedStore)
+        assert store._params(None).hnsw_ef == 64  # private: which parameters a search would send
+        assert store._params(Filter()).hnsw_ef == 64  # an empty filter is no filter
+        assert store._params(parse_filter({"labels": "ten"})).hnsw_ef == 300
+    finally:
+        store.close()

@@ -211,3 +211,23 @@ def test_a_failed_build_is_reported_and_leaves_the_collection_as_it_was(
         assert store.count("c") == 205
     finally:
         store.close()
+
+
+def test_an_optimize_that_waits_for_a_running_build_does_not_build_again(
+    big_store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds: list[Path] = []
+    run_build = EmbeddedStore._run_build
+
+    def counted(self: EmbeddedStore, col: object, path: Path) -> dict[str, object]:
+        builds.append(path)
+        return run_build(self, col, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(EmbeddedStore, "_run_build", counted)
+    thread, errors = _start_build(big_store, "c")
+    big_store.optimize("c")  # arrives while the first build runs: waits for it, nothing new to index
+    thread.join()
+    assert not errors and len(builds) == 1
+    big_store.upsert("c", DataSet(n=5, dim=BIG.dim, seed=5, first_id=50_000).records())
+    big_store.optimize("c")  # a call with new writes and no build running builds
+    assert len(builds) == 2
