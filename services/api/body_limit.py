@@ -120,4 +120,3 @@ class BodyLimitMiddleware:
 async def _refuse(scope: Scope, send: Send, exc: BodyTooLarge) -> None:
     # Connection: close, so the client stops sending the rest of the body.
     await send_error(scope, send, 413, exc.code, exc.message, extra=[(b"connection", b"close")])
-

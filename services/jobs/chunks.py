@@ -98,9 +98,7 @@ class ChunkStore:
 
     def count(self, job_id: str, states: tuple[str, ...]) -> int:
         with self.sessions() as s:
-            n = s.scalar(
-                select(func.count()).where(JobChunkRow.job_id == job_id, JobChunkRow.state.in_(states))
-            )
+            n = s.scalar(select(func.count()).where(JobChunkRow.job_id == job_id, JobChunkRow.state.in_(states)))
             return int(n or 0)
 
     def start(self, job_id: str, idx: int, new_attempt: bool = True) -> ChunkInfo | None:

@@ -151,7 +151,7 @@ def oppositions(
     ax = axis(a.vector, b.vector)
     t1 = time.perf_counter()
     store, name = resolver.store, resolver.collection
-    # Both poles at once: the embedded store searches them in parallel, a server in one round trip.
+    # Both poles in one call: a Qdrant server answers them in one round trip.
     hits_a, hits_b = store.search_many(
         name, [ax.direction, -ax.direction], using=using, limit=limit, filter=filter, with_vectors=True
     )

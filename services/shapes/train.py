@@ -199,9 +199,7 @@ def preprocess(image: Image.Image, cfg: PreprocessConfig) -> npt.NDArray[np.floa
     w, h = image.size
     if min(w, h) != side:
         scale = side / min(w, h)
-        image = image.resize(
-            (max(side, round(w * scale)), max(side, round(h * scale))), Image.Resampling(cfg.resample)
-        )
+        image = image.resize((max(side, round(w * scale)), max(side, round(h * scale))), Image.Resampling(cfg.resample))
         w, h = image.size
     left, top = (w - side) // 2, (h - side) // 2
     image = image.crop((left, top, left + side, top + side))
@@ -230,9 +228,7 @@ def _pooled(output: Any) -> torch.Tensor:
     return pooled
 
 
-def text_embeddings(
-    model: CLIPModel, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]
-) -> torch.Tensor:
+def text_embeddings(model: CLIPModel, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> torch.Tensor:
     """(n, d) unit-norm text embeddings via ``get_text_features`` (the encoder's exact calls)."""
     enc = tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt")
     out = model.get_text_features(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
@@ -393,9 +389,7 @@ def train(
     return model
 
 
-def text_embeddings_from_ids(
-    model: CLIPModel, input_ids: torch.Tensor, attention_mask: torch.Tensor
-) -> torch.Tensor:
+def text_embeddings_from_ids(model: CLIPModel, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """(n, d) unit-norm text embeddings from already tokenised input."""
     out = model.get_text_features(input_ids=input_ids, attention_mask=attention_mask)
     return F.normalize(_pooled(out), dim=-1)
@@ -480,12 +474,15 @@ def quality_report(loaded: LoadedModel, per_spec: int = 3, seed: int = 12345) ->
     def top(query: npt.NDArray[np.float32], k: int = 20) -> list[ShapeSpec]:
         return [specs[i] for i in np.argsort(-(img @ query))[:k]]
 
-    e = dict(zip(["a red circle", "red", "blue", "large", "small"],
-                 loaded.encode_texts(["a red circle", "red", "blue", "large", "small"]), strict=True))
-    arith = _unit(e["a red circle"] - e["red"] + e["blue"])
-    report["arith_blue_circle_top20"] = float(
-        np.mean([s.color == "blue" and s.shape == "circle" for s in top(arith)])
+    e = dict(
+        zip(
+            ["a red circle", "red", "blue", "large", "small"],
+            loaded.encode_texts(["a red circle", "red", "blue", "large", "small"]),
+            strict=True,
+        )
     )
+    arith = _unit(e["a red circle"] - e["red"] + e["blue"])
+    report["arith_blue_circle_top20"] = float(np.mean([s.color == "blue" and s.shape == "circle" for s in top(arith)]))
     size_dir = _unit(e["large"] - e["small"])
     report["large_minus_small_top20"] = float(np.mean([s.size == "large" for s in top(size_dir)]))
     report["small_minus_large_top20"] = float(np.mean([s.size == "small" for s in top(-size_dir)]))
@@ -508,8 +505,10 @@ def verify_reload(model: CLIPModel, tokenizer: PreTrainedTokenizerFast, out_dir:
     with torch.no_grad():
         ref_t = text_embeddings(model, tokenizer, texts).numpy()
         pixels = torch.stack(
-            [_normalize_pixels(torch.from_numpy(np.asarray(im).transpose(2, 0, 1).copy()), PreprocessConfig())[0]
-             for im in images]
+            [
+                _normalize_pixels(torch.from_numpy(np.asarray(im).transpose(2, 0, 1).copy()), PreprocessConfig())[0]
+                for im in images
+            ]
         )
         ref_i = image_embeddings(model, pixels).numpy()
     dev_t = np.abs(loaded.encode_texts(texts) - ref_t).max()
@@ -536,13 +535,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     def progress(step: int, loss: float) -> None:
         window.append(loss)
         if (step + 1) % 50 == 0 or step + 1 == args.steps:
-            log.info("step %d/%d loss %.4f (%.0fs)", step + 1, args.steps, sum(window) / len(window),
-                     time.monotonic() - started)
+            log.info(
+                "step %d/%d loss %.4f (%.0fs)",
+                step + 1,
+                args.steps,
+                sum(window) / len(window),
+                time.monotonic() - started,
+            )
             window.clear()
 
     tokenizer = build_tokenizer()
-    model = train(args.steps, args.seed, args.batch_size, lr=args.lr,
-                  tokenizer=tokenizer, progress=progress)
+    model = train(args.steps, args.seed, args.batch_size, lr=args.lr, tokenizer=tokenizer, progress=progress)
     elapsed = time.monotonic() - started
     save(model, tokenizer, args.out)
     deviation = verify_reload(model, tokenizer, args.out)

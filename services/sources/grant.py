@@ -273,4 +273,3 @@ def roots_refusal(settings: Settings) -> str | None:
             "read it; use '/path/{team}' or SIGNIFIER_TEAM_INGEST_ROOTS='{\"team\": [\"/path\"]}'"
         )
     return None
-

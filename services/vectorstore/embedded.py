@@ -36,7 +36,6 @@ What Qdrant Edge does and does not do for us (qdrant-edge-py 0.9.0, found by exp
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import fcntl
 import json
@@ -221,8 +220,6 @@ class EmbeddedStore(VectorStore):
             _release_process_lock(self._lock_fd)
             raise
         self._stop = threading.Event()
-        # ``search_many``'s extra searches: Edge releases the GIL in a query, so they use the other cores.
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="edge")
         self._build_slot = threading.Lock()  # one build at a time: each takes a core or two and a shard's RAM
         self._builders: set[threading.Thread] = set()
         self._maintainer: threading.Thread | None = None
@@ -376,28 +373,6 @@ class EmbeddedStore(VectorStore):
     def _params(self, filter: Filter | None) -> qe.SearchParams | None:
         return self._filtered_params if filter is not None and not filter.is_empty() else self._search_params
 
-    def search_many(
-        self,
-        name: str,
-        vectors: Sequence[Vector],
-        using: str = "image",
-        limit: int = 10,
-        filter: Filter | None = None,
-        with_vectors: bool = False,
-    ) -> list[list[Hit]]:
-        """The searches run in parallel: all but the first on the store's pool, the first in this thread."""
-        if len(vectors) <= 1:
-            return [self.search(name, v, using, limit, 0, filter, with_vectors) for v in vectors]
-        try:
-            rest = [self._pool.submit(self.search, name, v, using, limit, 0, filter, with_vectors) for v in vectors[1:]]
-        except RuntimeError as exc:  # the pool was shut down: the store is closing
-            raise StoreUnavailable(f"the embedded store at {self.root} is closed") from exc
-        try:
-            first = self.search(name, vectors[0], using, limit, 0, filter, with_vectors)
-        finally:
-            concurrent.futures.wait(rest)  # even on an error: nothing of this call runs on past it
-        return [first, *(f.result() for f in rest)]
-
     def search_mmr(
         self,
         name: str,
@@ -493,7 +468,6 @@ class EmbeddedStore(VectorStore):
             builders = list(self._builders)
         for thread in builders:
             thread.join()
-        self._pool.shutdown(wait=True)
         for col in cols:
             with col.rw.write(), col.load_lock:
                 col.deleted = True  # unusable from now on: no lazy re-open

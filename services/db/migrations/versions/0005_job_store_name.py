@@ -46,8 +46,10 @@ def upgrade() -> None:
     with op.batch_alter_table("jobs") as batch:
         batch.add_column(sa.Column("store_name", sa.String(length=128), nullable=False, server_default=""))
     bind = op.get_bind()
-    stores = {(t, n): s for t, n, s in bind.execute(sa.select(_collections.c.team, _collections.c.name,
-                                                               _collections.c.store_name))}
+    stores = {
+        (t, n): s
+        for t, n, s in bind.execute(sa.select(_collections.c.team, _collections.c.name, _collections.c.store_name))
+    }
     rows = bind.execute(sa.select(_jobs.c.id, _jobs.c.collection, _jobs.c.team, _jobs.c.source)).all()
     for job_id, collection, team, raw in rows:
         source = _record(raw)
