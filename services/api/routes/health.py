@@ -11,7 +11,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(settings: SettingsDep, encoder: EncoderDep) -> dict[str, Any]:
+async def healthz(settings: SettingsDep, encoder: EncoderDep) -> dict[str, Any]:
     """200 while the server is serving; says which mode and model it runs."""
     return {"status": "ok", "mode": settings.mode, "model": encoder.model_id}
 

@@ -6,10 +6,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from services.api.deps import CollectionDep, QueryServicesDep
 from services.api.query_io import QueryOut, check_limit, query_out
+from services.catalog.collections import CollectionInfo
 from services.core.errors import InvalidInput
+from services.query.context import QueryServices
 from services.query.oppositions import PoleHit, oppositions
 from services.vectorstore.filters import parse_filter
 
@@ -72,11 +75,16 @@ def _hit(h: PoleHit) -> PoleHitOut:
 
 
 @router.post("/{name}/oppositions", response_model=OppositionResponse)
-def opposition(body: OppositionRequest, info: CollectionDep, qs: QueryServicesDep) -> OppositionResponse:
+async def opposition(body: OppositionRequest, info: CollectionDep, qs: QueryServicesDep) -> OppositionResponse:
     """Pole ``a``: decreasing sim(x, A) − sim(x, B); pole ``b``: decreasing sim(x, B) − sim(x, A).
 
     One kNN per pole on ±(A − B)/‖A − B‖ orders the collection exactly; ``delta`` = score × ‖A − B‖.
     """
+    # One worker-thread call; a sync route would cost a second hop for FastAPI's response validation.
+    return await run_in_threadpool(run_opposition, body, info, qs)
+
+
+def run_opposition(body: OppositionRequest, info: CollectionInfo, qs: QueryServices) -> OppositionResponse:
     limits = qs.limits
     check_limit(body.limit, limits)
     if body.histogram is not None and body.histogram > limits.max_histogram_bins:
