@@ -329,6 +329,7 @@ async def _run_ours(args: argparse.Namespace, w: Workload, root: Path) -> dict[s
         await asyncio.gather(*heavy)
         out["beside_heavy"] = {"qps_4_clients": round(beside, 1), "heavy_s": round(time.perf_counter() - t0, 1)}
         if not args.no_engine_probe:
+            out["engine"] = engine_probe(store, name, w, ids)
             out["engine_filtered"] = engine_filtered_probe(store, name, w, ids)
     return out
 
@@ -369,6 +370,43 @@ def engine_filtered_probe(store: Any, name: str, w: Workload, ids: dict[str, int
                     f"p50 {out[key]['p50_ms']:.2f} ms",
                     flush=True,
                 )
+    return out
+
+
+def engine_probe(store: Any, name: str, w: Workload, ids: dict[str, int]) -> dict[str, Any]:
+    """Unfiltered queries of each kind straight on the Edge shard (no REST): recall/p50 by ``hnsw_ef``.
+
+    Next to the REST figures, the part of each query's time that is the engine's; an opposition is its
+    two pole searches (``±`` the axis), one after the other, as the embedded store runs them.
+    """
+    import qdrant_edge as qe
+
+    shard = store._collections[name].shard  # private: the probe varies what the store fixes
+    quant = qe.QuantizationSearchParams(rescore=True, oversampling=store._index.oversampling)
+    out: dict[str, Any] = {}
+    for kind in QUERY_KINDS:
+        for ef in (256, 384, 512, 768):
+            params = qe.SearchParams(hnsw_ef=ef, quantization=quant)
+
+            def knn(q: np.ndarray, params: Any = params) -> list[int]:
+                req = qe.QueryRequest(limit=K, query=qe.Query.Nearest(q.tolist(), using="image"), params=params)
+                return [ids[str(h.id)] for h in shard.query(req)]
+
+            lat, rec = [], []
+            for i, q in enumerate(w.queries[kind]):
+                t0 = time.perf_counter()
+                found = knn(q)
+                if kind == "opposition":
+                    other = knn(-q)
+                lat.append(time.perf_counter() - t0)
+                r = recall(found, w.truth[kind][i])
+                rec.append((r + recall(other, w.truth["opposition_b"][i])) / 2 if kind == "opposition" else r)
+            key = f"{kind}_ef{ef}"
+            out[key] = stats(lat, rec)
+            print(
+                f"engine {key:<18} recall@10 {out[key]['recall_at_10']:.3f}  p50 {out[key]['p50_ms']:.2f} ms",
+                flush=True,
+            )
     return out
 
 
@@ -517,7 +555,7 @@ def main() -> None:
     p.add_argument("--efs", type=lambda s: [int(c) for c in s.split(",")], default=[64, 128, 256, 512])
     p.add_argument("--local-n", type=int, default=20_000, help="points for qdrant-client local mode")
     p.add_argument("--no-peers", action="store_true")
-    p.add_argument("--no-engine-probe", action="store_true", help="skip the filtered ef/ACORN probe on the shard")
+    p.add_argument("--no-engine-probe", action="store_true", help="skip the ef and ACORN probes on the shard")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="default artifacts/bench/scale-<n>-<data>.json")
     args = p.parse_args()

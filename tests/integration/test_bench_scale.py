@@ -59,6 +59,9 @@ def test_bench_scale_runs_and_reports_every_kind(tmp_path: Path) -> None:
     phases = ours["build"]["phases"]  # the store built out of process, and says how each step went
     assert phases["copy_s"] >= 0 and phases["build_s"] >= 0 and phases["replayed_writes"] == 0
     assert ours["build"]["child_peak_rss_mb"] > 0
+    engine = ours["engine"]  # each unfiltered kind straight on the shard, by hnsw_ef
+    assert {"image_ef256", "opposition_ef768"} <= set(engine)
+    assert engine["text_ef512"]["recall_at_10"] >= 0.95 and engine["opposition_ef512"]["p50_ms"] > 0
     probe = ours["engine_filtered"]
     assert {"s1_ef512", "s50_ef2048_acorn"} <= set(probe) and all(0 <= r["recall_at_10"] <= 1 for r in probe.values())
     assert 0.2 < res["generator"]["stats"]["matched_image_text"] < 0.3
