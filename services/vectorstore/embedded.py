@@ -156,7 +156,7 @@ class _Collection:
         self.load_lock = threading.Lock()  # opening the shard lazily, without holding the registry
         self.deleted = False
         self.dirty = False  # written since the last flush
-        self.unindexed = 0  # points written since the last optimize (an estimate)
+        self.unindexed = 0  # points written or deleted since the last optimize (an estimate)
         # Writes made since a running build copied the shard, in order, to replay into the built copy.
         self.pending: list[qe.UpdateOperation] | None = None
         self.pending_order = threading.Lock()  # a write and its place in ``pending`` go together
@@ -437,8 +437,11 @@ class EmbeddedStore(VectorStore):
         with self._use(name, write=True) as (col, shard):
             doomed = [pid for pid in (parse_point_id(i) for i in ids) if pid is not None]
             if doomed:
-                self._apply(col, shard, qe.UpdateOperation.delete_points(list(dict.fromkeys(doomed))))
-                self._written(col, shard, 0)
+                unique: list[int | uuid.UUID | str] = list(dict.fromkeys(doomed))
+                self._apply(col, shard, qe.UpdateOperation.delete_points(unique))
+                # Deletions count toward optimize_after too: the build is also what vacuums deleted points
+                # out of the segments, so a mostly deleted collection does not keep its dead weight.
+                self._written(col, shard, len(unique))
 
     def set_payload(self, name: str, point_id: str, payload: dict[str, object]) -> None:
         with self._use(name, write=True) as (col, shard):

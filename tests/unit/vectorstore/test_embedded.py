@@ -321,3 +321,28 @@ def test_first_use_after_reopen_from_many_threads_opens_once(store_dir: Path, da
     assert errors == []
     assert results == [data.ids[9]] * 4
     store.close()
+
+
+def test_deletions_count_toward_the_background_build(store_dir: Path) -> None:
+    """A collection that is mostly deleted gets the build (which vacuums it), as one mostly written does."""
+    small = DataSet(n=40)
+    store = EmbeddedStore(store_dir, flush_interval_s=0.05, optimize_after=30)
+    fill(store, small)  # 40 writes: one build
+
+    def builds_after(first: dict[str, object] | None) -> dict[str, object] | None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            report = store.build_report("pics")
+            if report is not None and report is not first and not store._collections["pics"].unindexed:
+                return report
+            time.sleep(0.05)
+        return None
+
+    first = builds_after(None)
+    assert first is not None
+    store.delete_points("pics", small.ids[:35])  # deletions only
+    second = builds_after(first)
+    assert second is not None, "deleting 35 points (optimize_after=30) started no build"
+    assert store.count("pics") == 5
+    assert {h.id for h in store.search("pics", small.image[39], limit=5)} == set(small.ids[35:])
+    store.close()
