@@ -89,8 +89,8 @@ class VectorStore(ABC):
     ) -> list[list[Hit]]:
         """``search`` for each of ``vectors`` with the same settings, in order (an opposition's two poles).
 
-        This default runs them one after another (the embedded store too: each Edge search already uses every
-        core, so two at once only share them; bench/README.md); a Qdrant server gets one batch request."""
+        This default runs them one after another; the embedded store sends them to Edge as one planned batch
+        and a Qdrant server gets one batch request."""
         return [self.search(name, v, using, limit, 0, filter, with_vectors) for v in vectors]
 
     def search_mmr(

@@ -370,6 +370,38 @@ class EmbeddedStore(VectorStore):
             scored = shard.query(request)
         return hits_from(scored, with_vectors)
 
+    def search_many(
+        self,
+        name: str,
+        vectors: Sequence[Vector],
+        using: str = "image",
+        limit: int = 10,
+        filter: Filter | None = None,
+        with_vectors: bool = False,
+    ) -> list[list[Hit]]:
+        """One ``query_batch``: Edge plans the searches together (one pass over the segments, one hand-off
+        to its search threads); running two at once on threads gained nothing, each already uses every core."""
+        with self._use(name) as (col, shard):
+            queries = [check_search(col.spec, v, using, limit, 0) for v in vectors]
+            if not queries:
+                return []
+            flt, params = edge_filter(filter), self._params(filter)
+            batch = qe.QueryBatchRequest(
+                [
+                    qe.QueryRequest(
+                        limit=limit,
+                        query=qe.Query.Nearest(q.tolist(), using=using),
+                        filter=flt,
+                        with_payload=True,
+                        with_vector=with_vectors,
+                        params=params,
+                    )
+                    for q in queries
+                ]
+            )
+            results = shard.query_batch(batch)
+        return [hits_from(scored, with_vectors) for scored in results]
+
     def _params(self, filter: Filter | None) -> qe.SearchParams | None:
         return self._filtered_params if filter is not None and not filter.is_empty() else self._search_params
 
