@@ -51,6 +51,7 @@ from services.core.types import PointRecord, Vector
 from services.encoders.base import Encoder, PixelBatch
 
 K = 10
+EFS = (256, 384, 512, 768)  # the engine probe's hnsw_ef values
 SELECTIVITY = {"s1": 0.01, "s10": 0.10, "s50": 0.50}
 TARGETS = {"recall_at_10": 0.95, "p50_ms": 10.0}
 
@@ -385,7 +386,7 @@ def engine_probe(store: Any, name: str, w: Workload, ids: dict[str, int]) -> dic
     quant = qe.QuantizationSearchParams(rescore=True, oversampling=store._index.oversampling)
     out: dict[str, Any] = {}
     for kind in QUERY_KINDS:
-        for ef in (256, 384, 512, 768):
+        for ef in EFS:
             params = qe.SearchParams(hnsw_ef=ef, quantization=quant)
 
             def knn(q: np.ndarray, params: Any = params) -> list[int]:

@@ -141,9 +141,10 @@ class IndexSettings(BaseModel):
     An HNSW graph (m=16, ef_construct=128) per named vector, walked on the int8 copies with ``hnsw_ef``
     candidates, the best ``oversampling`` × limit rescored exactly on the float vectors. On CLIP-like data
     (``bench/clip_like.py``) it finds ≥ 0.99 of the exact top 10 for image, text, composite and opposition
-    queries at ``hnsw_ef=512`` in ~1 ms (100k × 512). Segments (and filtered subsets) smaller than
-    ``full_scan_kb`` are scanned exactly instead, so small collections never see a graph. ``hnsw_m=0``
-    builds no graph at all (every search a full int8 scan: exact, ~50 ms at 1M × 512 on 2 cores).
+    queries at ``hnsw_ef=512`` in ~1 ms (100k × 512), and ≥ 0.96 at 1M × 512 with the default 640 (~2-3 ms).
+    Segments (and filtered subsets) smaller than ``full_scan_kb`` are scanned exactly instead, so small
+    collections never see a graph. ``hnsw_m=0`` builds no graph at all (every search a full int8 scan: exact,
+    ~50 ms at 1M × 512 on 2 cores).
     Payload indexes are created with the collection, before any graph, so the graph gets the extra
     per-field links filtered searches walk. The embedded store takes this part of ``QdrantSettings``.
     """
@@ -175,10 +176,11 @@ class QdrantSettings(IndexSettings):
     collection_prefix: str = ""  # several deployments can share one Qdrant cluster
     # Server mode: float vectors on disk (memory-mapped), int8 copies and graphs in RAM (see ServerStore).
     on_disk_vectors: bool = True
-    # Search-time beam width; higher = better recall, slower. 512 keeps out-of-cone (text, composite,
-    # opposition) queries at recall ≥ 0.99 on CLIP-like data; image queries need only 128, but 512 costs
-    # them well under a millisecond more (bench/scale.py), so one value serves every kind.
-    hnsw_ef: int | None = 512
+    # Search-time beam width; higher = better recall, slower. On 1M CLIP-like points (bench/scale.py's engine
+    # probe, bench/README.md) image queries found 0.950 of the true top 10 at 512 and 0.964 at 640 (+0.2 ms),
+    # text, composite and opposition queries 0.974-0.980 at 512; at 100k, 512 already gave every kind ≥ 0.99.
+    # One value serves every kind: the per-kind choice would save fractions of a millisecond.
+    hnsw_ef: int | None = 640
     # The same for filtered searches: a filter prunes the graph walk, so it needs a wider beam. At 1M CLIP-like
     # points a 50 % filter found 0.944 of the true top 10 at 512 and 0.966 at 1024 (+1.8 ms in the engine;
     # 1 % and 10 % filters: 1.000 and 0.994 at 512); bench/scale.py's engine_filtered probe, bench/README.md.
