@@ -331,6 +331,8 @@ async def _run_ours(args: argparse.Namespace, w: Workload, root: Path) -> dict[s
         out["beside_heavy"] = {"qps_4_clients": round(beside, 1), "heavy_s": round(time.perf_counter() - t0, 1)}
         if not args.no_engine_probe:
             out["engine"] = engine_probe(store, name, w, ids)
+            out["gil"] = gil_probe(store, name, w)
+            print(f"engine and the GIL: {out['gil']}", flush=True)
             out["engine_filtered"] = engine_filtered_probe(store, name, w, ids)
     return out
 
@@ -409,6 +411,37 @@ def engine_probe(store: Any, name: str, w: Workload, ids: dict[str, int]) -> dic
                 flush=True,
             )
     return out
+
+
+def gil_probe(store: Any, name: str, w: Workload, searches: int = 50) -> dict[str, Any]:
+    """Does a search let other Python threads run? A thread that sleeps 0.2 ms in a loop ticks beside
+    ``searches`` searches; ``ticks_per_ms`` near 0 means each search holds the GIL (and with it the event
+    loop, every other request's Python, and the other thread-pool searches) until it returns."""
+    stop, ticks = threading.Event(), [0]
+
+    def tick() -> None:
+        while not stop.is_set():
+            time.sleep(0.0002)
+            ticks[0] += 1
+
+    qs = w.queries["text"]
+    alone = time.perf_counter()
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    time.sleep(0.2)
+    idle_rate = ticks[0] / ((time.perf_counter() - alone) * 1e3)
+    ticks[0], t0 = 0, time.perf_counter()
+    for i in range(searches):
+        store.search(name, qs[i % len(qs)], limit=K)
+    busy_ms = (time.perf_counter() - t0) * 1e3
+    stop.set()
+    thread.join()
+    return {
+        "searches": searches,
+        "search_ms": round(busy_ms / searches, 3),
+        "ticks_per_ms_idle": round(idle_rate, 2),
+        "ticks_per_ms_searching": round(ticks[0] / busy_ms, 2),
+    }
 
 
 def build_while_searching(store: Any, name: str, w: Workload) -> dict[str, Any]:

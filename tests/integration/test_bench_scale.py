@@ -62,6 +62,8 @@ def test_bench_scale_runs_and_reports_every_kind(tmp_path: Path) -> None:
     engine = ours["engine"]  # each unfiltered kind straight on the shard, by hnsw_ef
     assert {"image_ef256", "opposition_ef768"} <= set(engine)
     assert engine["text_ef512"]["recall_at_10"] >= 0.95 and engine["opposition_ef512"]["p50_ms"] > 0
+    gil = ours["gil"]  # a ticking thread beside searches: the figures are there (their size is the finding)
+    assert gil["searches"] == 50 and gil["ticks_per_ms_idle"] > 0 and gil["ticks_per_ms_searching"] >= 0
     probe = ours["engine_filtered"]
     assert {"s1_ef512", "s50_ef2048_acorn"} <= set(probe) and all(0 <= r["recall_at_10"] <= 1 for r in probe.values())
     assert 0.2 < res["generator"]["stats"]["matched_image_text"] < 0.3
