@@ -71,3 +71,18 @@ def test_bench_scale_runs_and_reports_every_kind(tmp_path: Path) -> None:
         assert res["peers"]["faiss_flat"]["recall_at_10"] == 1.0
         assert res["peers"]["qdrant_local"]["text"]["recall_at_10"] == 1.0
         assert "32" in res["peers"]["usearch"]["by_ef"]
+
+
+def test_bench_scale_local_only_runs_local_mode_alone(tmp_path: Path) -> None:
+    out = tmp_path / "local.json"
+    cmd = [sys.executable, "bench/scale.py", "--n", "2000", "--dim", "32", "--queries", "10"]
+    cmd += ["--local-only", "--local-n", "1500", "--out", str(out)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNIFIER_")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(out.read_text())
+    local = res["peers"]["qdrant_local"]
+    assert local["n"] == 1500 and local["upsert_s"] >= 0
+    assert local["text"]["recall_at_10"] == 1.0  # local mode scans: exact
+    assert "ours" not in res
