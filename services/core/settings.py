@@ -176,10 +176,10 @@ class QdrantSettings(IndexSettings):
     collection_prefix: str = ""  # several deployments can share one Qdrant cluster
     # Server mode: float vectors on disk (memory-mapped), int8 copies and graphs in RAM (see ServerStore).
     on_disk_vectors: bool = True
-    # Search-time beam width; higher = better recall, slower. On 1M CLIP-like points (bench/scale.py's engine
-    # probe, bench/README.md) image queries found 0.950 of the true top 10 at 512 and 0.964 at 640 (+0.2 ms),
-    # text, composite and opposition queries 0.974-0.980 at 512; at 100k, 512 already gave every kind ≥ 0.99.
-    # One value serves every kind: the per-kind choice would save fractions of a millisecond.
+    # Search-time beam width; higher = better recall, slower. On two builds of 1M CLIP-like points
+    # (bench/scale.py's engine probe, bench/README.md) image queries found 0.950-0.968 of the true top 10 at
+    # 512 and 0.964 at 640 (+0.2 ms); text, composite and opposition queries 0.964-0.980 at 512; at 100k, 512
+    # already gave every kind ≥ 0.99. One value serves every kind: a per-kind choice saves fractions of a ms.
     hnsw_ef: int | None = 640
     # The same for filtered searches: a filter prunes the graph walk, so it needs a wider beam. At 1M CLIP-like
     # points a 50 % filter found 0.944 of the true top 10 at 512 and 0.966 at 1024 (+1.8 ms in the engine;

@@ -8,11 +8,13 @@ Layout under ``root``::
 
 What Qdrant Edge does and does not do for us (qdrant-edge-py 0.9.0, found by experiment):
 
-- Thread safety: an ``EdgeShard`` is internally synchronised and releases the GIL in queries, updates and
-  flushes, so those may be called concurrently from many threads. Only closing a shard under a running
-  call is unsafe ("Shard is not initialized"), so each collection has a readers-writer lock: every call
-  is a reader, closing/deleting/swapping is the writer.
-- ``optimize()`` does *not* release the GIL: run in this process, a build would stop every Python thread
+- Thread safety: an ``EdgeShard`` is internally synchronised, so queries, updates and flushes may be called
+  from many threads. They do not overlap, though: a query holds the GIL until it returns (a thread that
+  wakes every 0.2 ms ticks once during a 90 ms search; ``bench/scale.py``'s ``gil`` probe), so searches of
+  one process take turns, and every other Python thread waits meanwhile. Only closing a shard under a
+  running call is unsafe ("Shard is not initialized"), so each collection has a readers-writer lock: every
+  call is a reader, closing/deleting/swapping is the writer.
+- ``optimize()`` holds the GIL too: run in this process, a build would stop every Python thread
   (every request of the server) for its whole length, minutes at a million points. So the index is built
   in a child process (``edge_build``) on a copy of the shard, and the built copy is swapped in:
   1. writes to the collection wait (searches do not) while the shard is flushed and its directory copied;
