@@ -381,7 +381,7 @@ def engine_probe(store: Any, name: str, w: Workload, ids: dict[str, int]) -> dic
     """Unfiltered queries of each kind straight on the Edge shard (no REST): recall/p50 by ``hnsw_ef``.
 
     Next to the REST figures, the part of each query's time that is the engine's; an opposition is its
-    two pole searches (``±`` the axis), one after the other, as the embedded store runs them.
+    two pole searches (``±`` the axis), one after the other (the store sends them as one batch).
     """
     import qdrant_edge as qe
 
@@ -548,7 +548,7 @@ def run_usearch(w: Workload, efs: Sequence[int]) -> dict[str, Any]:
     return {"build_s": round(build, 1), "by_ef": sweep("usearch", search, w, efs, set_ef)}
 
 
-def run_local_mode(w: Workload, n: int, root: Path) -> dict[str, Any]:
+def run_local_mode(w: Workload, n: int) -> dict[str, Any]:
     """qdrant-client local mode on the first ``n`` points, in memory (persisting to a path costs only the
     upsert: its searches scan the same numpy arrays); 10 text queries."""
     from qdrant_client import QdrantClient
@@ -627,7 +627,7 @@ def main() -> None:
     peers: dict[str, Any] = {"faiss_flat": w.flat} if w.flat else {}
     result["peers"] = peers
     if args.local_only:  # local mode takes minutes to hold 1M points, and a second to search them
-        peers["qdrant_local"] = run_local_mode(w, min(args.n, args.local_n), root)
+        peers["qdrant_local"] = run_local_mode(w, min(args.n, args.local_n))
         result["wall_s"] = round(time.perf_counter() - t_start, 1)
         save()
         print(f"wrote {out_path}")
@@ -642,7 +642,7 @@ def main() -> None:
                 except ImportError as exc:
                     peers[label] = {"skipped": str(exc)}
                 save()
-            peers["qdrant_local"] = run_local_mode(w, min(args.n, args.local_n), root)
+            peers["qdrant_local"] = run_local_mode(w, min(args.n, args.local_n))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     ours = result["ours"]

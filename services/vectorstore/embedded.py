@@ -360,16 +360,7 @@ class EmbeddedStore(VectorStore):
     ) -> list[Hit]:
         with self._use(name) as (col, shard):
             query = check_search(col.spec, vector, using, limit, offset)
-            request = qe.QueryRequest(
-                limit=limit,
-                offset=offset,
-                query=qe.Query.Nearest(query.tolist(), using=using),
-                filter=edge_filter(filter),
-                with_payload=True,
-                with_vector=with_vectors,
-                params=self._params(filter),
-            )
-            scored = shard.query(request)
+            scored = shard.query(self._nearest(query, using, limit, offset, filter, with_vectors))
         return hits_from(scored, with_vectors)
 
     def search_many(
@@ -381,28 +372,29 @@ class EmbeddedStore(VectorStore):
         filter: Filter | None = None,
         with_vectors: bool = False,
     ) -> list[list[Hit]]:
-        """One ``query_batch``: Edge plans the searches together (one pass over the segments, one hand-off
-        to its search threads); running two at once on threads gained nothing, each already uses every core."""
+        """One ``query_batch``: Edge plans the searches together (one pass over the segments). Two searches on
+        two threads would not overlap: each Edge query holds the GIL until it returns."""
         with self._use(name) as (col, shard):
             queries = [check_search(col.spec, v, using, limit, 0) for v in vectors]
             if not queries:
                 return []
-            flt, params = edge_filter(filter), self._params(filter)
-            batch = qe.QueryBatchRequest(
-                [
-                    qe.QueryRequest(
-                        limit=limit,
-                        query=qe.Query.Nearest(q.tolist(), using=using),
-                        filter=flt,
-                        with_payload=True,
-                        with_vector=with_vectors,
-                        params=params,
-                    )
-                    for q in queries
-                ]
-            )
+            batch = qe.QueryBatchRequest([self._nearest(q, using, limit, 0, filter, with_vectors) for q in queries])
             results = shard.query_batch(batch)
         return [hits_from(scored, with_vectors) for scored in results]
+
+    def _nearest(
+        self, query: Vector, using: str, limit: int, offset: int, filter: Filter | None, with_vectors: bool
+    ) -> qe.QueryRequest:
+        """The kNN request of ``search`` and ``search_many`` (``query`` already checked)."""
+        return qe.QueryRequest(
+            limit=limit,
+            offset=offset,
+            query=qe.Query.Nearest(query.tolist(), using=using),
+            filter=edge_filter(filter),
+            with_payload=True,
+            with_vector=with_vectors,
+            params=self._params(filter),
+        )
 
     def _params(self, filter: Filter | None) -> qe.SearchParams | None:
         return self._filtered_params if filter is not None and not filter.is_empty() else self._search_params
