@@ -181,9 +181,10 @@ class QdrantSettings(IndexSettings):
     # 512 and 0.964 at 640 (+0.2 ms); text, composite and opposition queries 0.964-0.980 at 512; at 100k, 512
     # already gave every kind ≥ 0.99. One value serves every kind: a per-kind choice saves fractions of a ms.
     hnsw_ef: int | None = 640
-    # The same for filtered searches: a filter prunes the graph walk, so it needs a wider beam. At 1M CLIP-like
-    # points a 50 % filter found 0.944 of the true top 10 at 512 and 0.966 at 1024 (+1.8 ms in the engine;
-    # 1 % and 10 % filters: 1.000 and 0.994 at 512); bench/scale.py's engine_filtered probe, bench/README.md.
+    # The widest beam a filtered search gets. A filter prunes the graph walk, so the embedded store widens
+    # ``hnsw_ef`` to hnsw_ef / share for a filter keeping more than 15 % of the points (Edge's estimate), up to
+    # this; smaller shares keep ``hnsw_ef`` (services/vectorstore/beam.py has the 1M measurements). A Qdrant
+    # server gets this beam for every filtered search (an estimate there would cost a round trip).
     hnsw_ef_filtered: int | None = 1024
 
 

@@ -76,7 +76,10 @@ class VectorStore(ABC):
         filter: Filter | None = None,
         with_vectors: bool = False,
     ) -> list[Hit]:
-        """Nearest neighbours of ``vector`` over the named vector ``using``, best first."""
+        """Nearest neighbours of ``vector`` over the named vector ``using``, best first.
+
+        ``with_vectors``: each hit carries its ``using`` vector (only that one: a hit's other vectors would
+        double what crosses from the engine, and no caller of a search reads them)."""
 
     def search_many(
         self,

@@ -84,6 +84,7 @@ from services.vectorstore.base import (
     parse_point_id,
     record_from,
 )
+from services.vectorstore.beam import filtered_beam
 from services.vectorstore.conversions import edge_filter
 from services.vectorstore.filters import Filter
 
@@ -180,7 +181,9 @@ class EmbeddedStore(VectorStore):
     since the last build (``None``: only when ``optimize()`` is called).
     ``advertise_url``: the API this process serves, named in the error a second opener gets.
     ``hnsw_ef``: candidates HNSW searches keep (higher: better recall, slower); ``None``: Qdrant's default.
-    ``hnsw_ef_filtered``: the same for filtered searches (``None``: ``hnsw_ef``); a filter prunes the walk.
+    ``hnsw_ef_filtered``: the widest beam a filtered search gets (``None``: ``hnsw_ef``); a filter prunes the
+    walk, so each filtered search widens ``hnsw_ef`` by the share of points its filter keeps, as Edge
+    estimates it from the payload indexes (``services/vectorstore/beam.py``).
     ``index``: the HNSW/full-scan/quantization layout of collections created from now on (``IndexSettings``).
     Until a segment is indexed, search over it is brute force and exact.
     """
@@ -207,8 +210,10 @@ class EmbeddedStore(VectorStore):
             if self._index.quantization == "int8"
             else None
         )
+        self._quant = quant
         self._search_params = qe.SearchParams(hnsw_ef=hnsw_ef, quantization=quant) if hnsw_ef or quant else None
-        ef_f = hnsw_ef_filtered or hnsw_ef
+        self._hnsw_ef, self._hnsw_ef_filtered = hnsw_ef, hnsw_ef_filtered or hnsw_ef
+        ef_f = self._hnsw_ef_filtered
         self._filtered_params = qe.SearchParams(hnsw_ef=ef_f, quantization=quant) if ef_f or quant else None
         self._lock_fd = _acquire_process_lock(self.root, advertise_url)
         # The registry lock guards only the name tables below and is never held during disk work, so
@@ -360,7 +365,9 @@ class EmbeddedStore(VectorStore):
     ) -> list[Hit]:
         with self._use(name) as (col, shard):
             query = check_search(col.spec, vector, using, limit, offset)
-            scored = shard.query(self._nearest(query, using, limit, offset, filter, with_vectors))
+            flt = edge_filter(filter)
+            params = self._params(flt, shard)
+            scored = shard.query(self._nearest(query, using, limit, offset, flt, params, with_vectors))
         return hits_from(scored, with_vectors)
 
     def search_many(
@@ -378,26 +385,47 @@ class EmbeddedStore(VectorStore):
             queries = [check_search(col.spec, v, using, limit, 0) for v in vectors]
             if not queries:
                 return []
-            batch = qe.QueryBatchRequest([self._nearest(q, using, limit, 0, filter, with_vectors) for q in queries])
+            flt = edge_filter(filter)
+            params = self._params(flt, shard)
+            requests = [self._nearest(q, using, limit, 0, flt, params, with_vectors) for q in queries]
+            batch = qe.QueryBatchRequest(requests)
             results = shard.query_batch(batch)
         return [hits_from(scored, with_vectors) for scored in results]
 
+    @staticmethod
     def _nearest(
-        self, query: Vector, using: str, limit: int, offset: int, filter: Filter | None, with_vectors: bool
+        query: Vector,
+        using: str,
+        limit: int,
+        offset: int,
+        flt: qe.Filter | None,
+        params: qe.SearchParams | None,
+        with_vectors: bool,
     ) -> qe.QueryRequest:
         """The kNN request of ``search`` and ``search_many`` (``query`` already checked)."""
         return qe.QueryRequest(
             limit=limit,
             offset=offset,
             query=qe.Query.Nearest(query.tolist(), using=using),
-            filter=edge_filter(filter),
+            filter=flt,
             with_payload=True,
-            with_vector=with_vectors,
-            params=self._params(filter),
+            with_vector=[using] if with_vectors else False,
+            params=params,
         )
 
-    def _params(self, filter: Filter | None) -> qe.SearchParams | None:
-        return self._filtered_params if filter is not None and not filter.is_empty() else self._search_params
+    def _params(self, flt: qe.Filter | None, shard: qe.EdgeShard) -> qe.SearchParams | None:
+        """The search parameters for a filter (``edge_filter``'s; ``None`` or an empty filter: none): the
+        beam widened by the share of points the filter keeps, as Edge estimates it (two cardinality
+        estimates from the payload indexes, ~0.03 ms each at 1M points)."""
+        if flt is None:
+            return self._search_params
+        if self._hnsw_ef is None or self._hnsw_ef_filtered is None:
+            return self._filtered_params
+        total = shard.count(qe.CountRequest(exact=False))
+        kept = shard.count(qe.CountRequest(exact=False, filter=flt))
+        share = min(1.0, kept / total) if total else 1.0
+        ef = filtered_beam(share, self._hnsw_ef, self._hnsw_ef_filtered)
+        return qe.SearchParams(hnsw_ef=ef, quantization=self._quant)
 
     def search_mmr(
         self,
@@ -412,14 +440,15 @@ class EmbeddedStore(VectorStore):
     ) -> list[Hit]:
         with self._use(name) as (col, shard):
             query = check_mmr(col.spec, vector, using, limit, candidates, relevance)
+            flt = edge_filter(filter)
             # Edge's ``lambda_`` is the weight of relevance (checked against a numpy MMR in the tests).
             request = qe.QueryRequest(
                 limit=limit,
                 query=qe.Mmr(query.tolist(), relevance, candidates, using=using),
-                filter=edge_filter(filter),
+                filter=flt,
                 with_payload=True,
-                with_vector=with_vectors,
-                params=self._params(filter),
+                with_vector=[using] if with_vectors else False,
+                params=self._params(flt, shard),
             )
             scored = shard.query(request)
         return hits_from(scored, with_vectors)

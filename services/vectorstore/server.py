@@ -226,7 +226,7 @@ class ServerStore(VectorStore):
                 query_filter=qdrant_filter(filter),
                 search_params=self._params(filter),
                 with_payload=True,
-                with_vectors=with_vectors,
+                with_vectors=[using] if with_vectors else False,
             ).points
         return hits_from(scored, with_vectors)
 
@@ -254,7 +254,7 @@ class ServerStore(VectorStore):
                 filter=qdrant_filter(filter),
                 params=self._params(filter),
                 with_payload=True,
-                with_vector=with_vectors,
+                with_vector=[using] if with_vectors else False,
             )
             for q in queries
         ]
@@ -309,7 +309,7 @@ class ServerStore(VectorStore):
                 query_filter=qdrant_filter(filter),
                 search_params=self._params(filter),
                 with_payload=True,
-                with_vectors=with_vectors,
+                with_vectors=[using] if with_vectors else False,
             ).points
         return hits_from(scored, with_vectors)
 

@@ -94,7 +94,7 @@ class MemoryStore(VectorStore):
         pts = [p for p in self.points.values() if using in p.vectors]
         scored = sorted(pts, key=lambda p: -float(p.vectors[using] @ vector))[offset : offset + limit]
         return [
-            Hit(p.id, float(p.vectors[using] @ vector), p.payload, dict(p.vectors) if with_vectors else None)
+            Hit(p.id, float(p.vectors[using] @ vector), p.payload, {using: p.vectors[using]} if with_vectors else None)
             for p in scored
         ]
 

@@ -187,6 +187,7 @@ def test_search_with_vectors(readonly: VectorStore, data: DataSet) -> None:
     hits = readonly.search("pics", data.queries[2], using="text", limit=5, with_vectors=True)
     for h in hits:
         assert h.vectors is not None
+        assert set(h.vectors) == {"text"}  # the searched vector only, not the point's image vector too
         i = data.ids.index(h.id)
         np.testing.assert_allclose(h.vectors["text"], data.text[i], atol=1e-6)
         assert float(h.vectors["text"] @ data.queries[2]) == pytest.approx(h.score, abs=1e-4)

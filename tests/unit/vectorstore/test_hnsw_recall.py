@@ -9,6 +9,7 @@ from bench.clip_like import QUERY_KINDS, ClipLike, ClipLikeParams
 from services.core.settings import QdrantSettings
 from services.core.types import PointRecord
 from services.vectorstore.base import CollectionSpec
+from services.vectorstore.conversions import edge_filter
 from services.vectorstore.embedded import EmbeddedStore
 from services.vectorstore.filters import parse_filter
 
@@ -80,7 +81,7 @@ def test_filtered_recall(indexed) -> None:  # type: ignore[no-untyped-def]
     assert np.mean(recalls) >= 0.95
 
 
-def test_filtered_searches_walk_with_their_own_beam(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_filtered_searches_widen_the_beam_by_the_share_they_keep(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from services.core.settings import Settings
     from services.vectorstore.factory import build_store
     from services.vectorstore.filters import Filter
@@ -89,8 +90,35 @@ def test_filtered_searches_walk_with_their_own_beam(tmp_path) -> None:  # type: 
     store = build_store(settings)
     try:
         assert isinstance(store, EmbeddedStore)
-        assert store._params(None).hnsw_ef == 64  # private: which parameters a search would send
-        assert store._params(Filter()).hnsw_ef == 64  # an empty filter is no filter
-        assert store._params(parse_filter({"labels": "ten"})).hnsw_ef == 300
+        store.create_collection(CollectionSpec("c", 8))
+        rng = np.random.default_rng(0)
+        store.upsert(
+            "c",
+            [
+                PointRecord(
+                    f"00000000-0000-0000-0000-{i:012d}",
+                    {"image": rng.standard_normal(8).astype(np.float32)},
+                    {"labels": (["ten"] if i % 10 == 0 else []) + (["half"] if i % 2 == 0 else [])},
+                )
+                for i in range(1_000)
+            ],
+        )
+
+        def beam(f: Filter | None) -> int:
+            with store._use("c") as (_, shard):  # private: which beam a search would send
+                params = store._params(edge_filter(f), shard)
+            assert params is not None
+            return int(params.hnsw_ef)
+
+        assert beam(None) == 64
+        assert beam(Filter()) == 64  # an empty filter is no filter
+        assert beam(parse_filter({"labels": "ten"})) == 64  # 10 %: Qdrant's own filtered search carries it
+        assert beam(parse_filter({"labels": "half"})) == 128  # 50 %: 64 / 0.5
+        assert beam(parse_filter({"must_not": [{"key": "labels", "match": {"value": "ten"}}]})) == 72  # 90 %
+        assert beam(parse_filter({"must_not": [{"key": "labels", "match": {"value": "half"}}]})) == 128
+        # A filtered search still answers exactly what it was asked (the beam changes only the walk).
+        q = rng.standard_normal(8).astype(np.float32)
+        hits = store.search("c", q, limit=5, filter=parse_filter({"labels": "half"}))
+        assert len(hits) == 5 and all(int(h.id[-12:]) % 2 == 0 for h in hits)
     finally:
         store.close()
