@@ -70,9 +70,8 @@ def test_bench_scale_runs_and_reports_every_kind(tmp_path: Path) -> None:
     # Each filter keeps the share its rows say (nested labels: s1 ⊂ s10 ⊂ s50), measured at each beam and
     # at the store's own choice; at 3,000 points every filtered subset is small, so even the narrowest is exact.
     shares = {k: r["share"] for k, r in probe.items()}
-    assert shares["s10"] == pytest.approx(shares["s10-s1"] + shares["s1"], abs=2e-4) and shares[
-        "not-s50"
-    ] == pytest.approx(1 - shares["s50"], abs=2e-4)
+    assert shares["s10"] == pytest.approx(shares["s10-s1"] + shares["s1"], abs=2e-4)
+    assert shares["not-s50"] == pytest.approx(1 - shares["s50"], abs=2e-4)
     for row in probe.values():
         assert {"ef384", "ef1536", "store"} <= set(row)
         assert row["store"]["recall_at_10"] >= 0.95
